@@ -1,0 +1,220 @@
+"""Video + model bundle -> Timeline.
+
+Frames are decoded once, sampled at the bundle's rate and streamed. Models built as a frame
+encoder plus a sequence head (see ``core.models.split``) encode every sampled frame once and
+run only the small head per window: consecutive windows overlap by most of their frames, so
+this does several times less work than running the whole model on every window, with the same
+result. Other models see each window whole, from a ring buffer of the last frames. Either way
+memory stays flat however long the video is.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core import models
+from core.bundle import ModelBundle
+from core.dataset import to_unit
+from core.errors import VideoError
+from core.timeline import Timeline
+from core.video import SampledFrame, VideoInfo, iter_frames, probe
+from core.windows import window_indices, window_starts
+
+Progress = Callable[[float, str], None]
+FRAME_BATCH = 64
+WINDOW_BATCH = 32
+
+
+def hop_frames(bundle: ModelBundle, hop_s: float | None) -> int:
+    if hop_s is None:
+        return bundle.spec.hop_frames
+    return max(1, int(round(hop_s * bundle.spec.sampling_fps)))
+
+
+class _Predictor:
+    """Compiled prediction functions for one model, traced once for fixed batch sizes."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        parts = models.split(model)
+        self.split = parts is not None
+        if parts:
+            encoder, head = parts
+            self.encode = tf.function(lambda x: encoder(x, training=False))
+            self.head = tf.function(lambda x: head(x, training=False))
+        self.whole = tf.function(lambda x: model(x, training=False))
+
+    @staticmethod
+    def _padded(fn, batch: np.ndarray, size: int) -> np.ndarray:
+        """Run ``fn`` on a batch padded to ``size`` rows, so every call reuses one graph."""
+        n = len(batch)
+        if n < size:
+            batch = np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)])
+        return np.asarray(fn(batch))[:n]
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        return self._padded(self.encode, frames, FRAME_BATCH)
+
+    def classify_features(self, windows: np.ndarray) -> np.ndarray:
+        return self._padded(self.head, windows, WINDOW_BATCH)
+
+    def classify_windows(self, windows: np.ndarray) -> np.ndarray:
+        return self._padded(self.whole, windows, WINDOW_BATCH)
+
+
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def predictor(model) -> _Predictor:
+    if model not in _PREDICTORS:
+        _PREDICTORS[model] = _Predictor(model)
+    return _PREDICTORS[model]
+
+
+def _batched(items: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _ProgressReporter:
+    def __init__(self, info: VideoInfo, fps: float, callback: Progress | None):
+        self.expected = max(1, int(info.duration_s * fps) + 1)
+        self.callback = callback
+
+    def frames(self, done: int) -> None:
+        if self.callback:
+            self.callback(min(0.95, 0.95 * done / self.expected), "predicting windows")
+
+    def done(self) -> None:
+        if self.callback:
+            self.callback(1.0, "done")
+
+
+def _probabilities_split(
+    frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
+) -> tuple[np.ndarray, int]:
+    run = predictor(bundle.model)
+    features = []
+    count = 0
+    for batch in _batched(frames, FRAME_BATCH):
+        features.append(run.encode_frames(to_unit(np.stack([f.image for f in batch]))))
+        count += len(batch)
+        report.frames(count)
+    if not features:
+        return np.empty((0, len(bundle.spec.classes))), 0
+    features = np.concatenate(features)
+    length = bundle.spec.sequence_length
+    starts = window_starts(count, length, hop)
+    outputs = [
+        run.classify_features(np.stack([features[window_indices(s, length, count)] for s in chunk]))
+        for chunk in _batched(iter(starts), WINDOW_BATCH)
+    ]
+    return np.concatenate(outputs), count
+
+
+def _probabilities_whole(
+    frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
+) -> tuple[np.ndarray, int]:
+    """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them."""
+    run = predictor(bundle.model)
+    length = bundle.spec.sequence_length
+    recent: deque[np.ndarray] = deque(maxlen=length)
+    pending: list[np.ndarray] = []
+    outputs: list[np.ndarray] = []
+    count = 0
+
+    def flush() -> None:
+        if pending:
+            outputs.append(run.classify_windows(to_unit(np.stack(pending))))
+            pending.clear()
+
+    for frame in frames:
+        recent.append(frame.image)
+        count += 1
+        start = count - length
+        if start >= 0 and start % hop == 0:
+            pending.append(np.stack(recent))
+            if len(pending) == WINDOW_BATCH:
+                flush()
+                report.frames(count)
+    if count == 0:
+        return np.empty((0, len(bundle.spec.classes))), 0
+    last_start = window_starts(count, length, hop)[-1]
+    if count < length:
+        buffered = np.stack(recent)
+        pending.append(buffered[window_indices(0, length, count)])
+    elif last_start % hop != 0:
+        pending.append(np.stack(recent))
+    flush()
+    return np.concatenate(outputs), count
+
+
+def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ...]:
+    spec = bundle.spec
+    notes = []
+    if info.fps_assumed:
+        notes.append("The video does not state its frame rate; 25 fps was assumed, so times may be off.")
+    if count < spec.sequence_length:
+        notes.append(
+            f"The video is shorter than one {spec.window_s:.1f} s window: the model saw its "
+            f"{count} sampled frames with the last one repeated, so the result is less reliable."
+        )
+    expected = int(info.duration_s * spec.sampling_fps)
+    if expected and count < 0.9 * expected:
+        notes.append(
+            f"Only {count / spec.sampling_fps:.1f} s of {info.duration_s:.1f} s could be decoded; "
+            "the rest of the file looks damaged."
+        )
+    return tuple(notes)
+
+
+def analyze(
+    video: str | Path,
+    bundle: ModelBundle,
+    hop_s: float | None = None,
+    progress: Progress | None = None,
+    share_frame_features: bool = True,
+) -> Timeline:
+    """Classify every window of ``video``; ``progress(fraction, stage)`` is called along the way.
+
+    ``share_frame_features=False`` forces the whole-model path even for split models; it exists
+    so that tests and the benchmark can check the shortcut against the plain computation.
+    """
+    if progress:
+        progress(0.0, "reading video")
+    info = probe(video)
+    spec = bundle.spec
+    hop = hop_frames(bundle, hop_s)
+    size = (spec.image_size[1], spec.image_size[0])
+    frames = iter_frames(video, spec.sampling_fps, size, info)
+    report = _ProgressReporter(info, spec.sampling_fps, progress)
+    shared = share_frame_features and predictor(bundle.model).split
+    compute = _probabilities_split if shared else _probabilities_whole
+    probabilities, count = compute(frames, bundle, hop, report)
+    if count == 0:
+        raise VideoError(f"{Path(video).name} contains no decodable video frames.")
+    starts = np.array(window_starts(count, spec.sequence_length, hop), dtype=float)
+    ends = np.minimum(starts + spec.sequence_length, count)
+    report.done()
+    return Timeline(
+        video=info,
+        model=bundle.describe(),
+        classes=spec.classes,
+        starts_s=starts / spec.sampling_fps,
+        ends_s=ends / spec.sampling_fps,
+        probabilities=probabilities.astype(np.float64),
+        frames_analysed=count,
+        warnings=_warnings(info, count, bundle),
+    )

@@ -1,0 +1,133 @@
+"""Throughput figures for one video and one bundle (``python -m core bench``).
+
+Compares three ways of getting predictions out of the same model: just decoding (the floor),
+our analysis, and the classic tutorial's loop that runs the model on the last N frames after
+every single frame, one ``model.predict`` call at a time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.analysis import analyze, predictor
+from core.bundle import ModelBundle
+from core.errors import VideoError
+from core.video import iter_frames, probe
+
+
+@dataclass(frozen=True)
+class BenchFigures:
+    video_s: float
+    frames_sampled: int
+    decode_only_s: float
+    analyze_s: float
+    analyze_whole_windows_s: float
+    per_frame_baseline_s: float | None
+    peak_rss_mb: float
+    analyze_vs_decode: float
+    baseline_vs_analyze: float | None
+    realtime_factor: float
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def loop_video(source: str | Path, seconds: float, folder: Path) -> Path:
+    """Loop ``source`` into an H.264 clip ``seconds`` long, with the ffmpeg that imageio ships."""
+    import imageio_ffmpeg
+
+    target = folder / "looped.mp4"
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(source),
+        "-t", f"{seconds:.3f}", "-an", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+        str(target),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise VideoError(f"Could not loop {Path(source).name}: {result.stderr.strip()[:200]}")
+    return target
+
+
+def _warm_up(bundle: ModelBundle) -> None:
+    """Trace the compiled prediction functions once, as loading a model for the app does."""
+    spec = bundle.spec
+    run = predictor(bundle.model)
+    clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.float32)
+    run.classify_windows(clip)
+    if run.split:
+        features = run.encode_frames(clip[0])
+        run.classify_features(features[None])
+
+
+def _decode_only(video: Path, bundle: ModelBundle) -> tuple[float, int]:
+    spec = bundle.spec
+    started = time.perf_counter()
+    count = sum(1 for _ in iter_frames(video, spec.sampling_fps, (spec.image_size[1], spec.image_size[0])))
+    return time.perf_counter() - started, count
+
+
+def per_frame_baseline(video: Path, bundle: ModelBundle) -> float:
+    """The classic tutorial's prediction loop, kept as written there: read every frame, keep the
+    last N in a deque, and call ``model.predict`` on them after each new frame."""
+    spec = bundle.spec
+    height, width = spec.image_size
+    started = time.perf_counter()
+    reader = cv2.VideoCapture(str(video))
+    frames_queue: deque = deque(maxlen=spec.sequence_length)
+    while reader.isOpened():
+        ok, frame = reader.read()
+        if not ok:
+            break
+        resized = cv2.resize(frame, (width, height))
+        frames_queue.append(cv2.cvtColor(resized, cv2.COLOR_BGR2RGB) / 255)
+        if len(frames_queue) == spec.sequence_length:
+            bundle.model.predict(np.expand_dims(frames_queue, axis=0), verbose=0)
+    reader.release()
+    return time.perf_counter() - started
+
+
+def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, baseline: bool = True):
+    with tempfile.TemporaryDirectory(prefix="arl-bench-") as folder:
+        path = Path(video)
+        if repeat_to_s:
+            probe(path)
+            path = loop_video(path, repeat_to_s, Path(folder))
+        info = probe(path)
+        _warm_up(bundle)
+        decode_s, count = _decode_only(path, bundle)
+        started = time.perf_counter()
+        analyze(path, bundle)
+        analyze_s = time.perf_counter() - started
+        started = time.perf_counter()
+        analyze(path, bundle, share_frame_features=False)
+        whole_s = time.perf_counter() - started
+        baseline_s = per_frame_baseline(path, bundle) if baseline else None
+    return BenchFigures(
+        video_s=info.duration_s,
+        frames_sampled=count,
+        decode_only_s=decode_s,
+        analyze_s=analyze_s,
+        analyze_whole_windows_s=whole_s,
+        per_frame_baseline_s=baseline_s,
+        peak_rss_mb=_peak_rss_mb(),
+        analyze_vs_decode=analyze_s / decode_s,
+        baseline_vs_analyze=baseline_s / analyze_s if baseline_s else None,
+        realtime_factor=info.duration_s / analyze_s,
+    )
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

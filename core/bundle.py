@@ -1,0 +1,144 @@
+"""Model bundles: a folder with ``model.keras``, ``config.json``, ``metrics.json``, ``README.md``.
+
+``config.json`` says everything analysis needs to feed the model (classes, sequence length,
+frame size, sampling rate), so a bundle can be used without the code that trained it.
+Models are always loaded with Keras ``safe_mode=True``: a bundle may come from the Hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.errors import ModelError
+
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "README.md"
+BUNDLE_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE)
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """How to feed a bundle's model and what its outputs mean."""
+
+    name: str
+    architecture: str
+    classes: tuple[str, ...]
+    sequence_length: int
+    image_size: tuple[int, int]  # (height, width)
+    sampling_fps: float
+    normalization: str = "unit"  # uint8 / 255 -> [0, 1]
+    hop_frames: int = 3
+
+    @property
+    def window_s(self) -> float:
+        return self.sequence_length / self.sampling_fps
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["classes"] = list(self.classes)
+        data["image_size"] = list(self.image_size)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BundleSpec:
+        try:
+            return cls(
+                name=str(data["name"]),
+                architecture=str(data["architecture"]),
+                classes=tuple(str(c) for c in data["classes"]),
+                sequence_length=int(data["sequence_length"]),
+                image_size=(int(data["image_size"][0]), int(data["image_size"][1])),
+                sampling_fps=float(data["sampling_fps"]),
+                normalization=str(data.get("normalization", "unit")),
+                hop_frames=int(data.get("hop_frames", 3)),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ModelError(f"config.json is incomplete or malformed ({error!r}).") from error
+
+
+@dataclass
+class ModelBundle:
+    """A loaded model with its spec, metrics and where it came from."""
+
+    model: object  # keras.Model; typed loosely so that importing this module stays cheap
+    spec: BundleSpec
+    metrics: dict
+    card: str
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def describe(self) -> dict:
+        return {
+            "name": self.spec.name,
+            "architecture": self.spec.architecture,
+            "classes": list(self.spec.classes),
+            "source": self.source,
+        }
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{path.name} in the bundle is not valid JSON ({error.msg}).") from error
+
+
+def _check_shapes(model, spec: BundleSpec) -> None:
+    expected_in = (spec.sequence_length, *spec.image_size, 3)
+    actual_in = tuple(model.input_shape[1:])
+    if actual_in != expected_in:
+        raise ModelError(f"The model takes input {actual_in}, but config.json describes {expected_in}.")
+    outputs = model.output_shape[-1]
+    if outputs != len(spec.classes):
+        raise ModelError(f"The model predicts {outputs} classes, but config.json lists {len(spec.classes)}.")
+
+
+def load(ref: str | Path) -> ModelBundle:
+    """Load a bundle from a folder (Hub references are resolved by the Hub module)."""
+    folder = Path(ref)
+    if not folder.is_dir():
+        raise ModelError(f"Model bundle not found: {folder} is not a folder.")
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise ModelError(f"{folder} is not a model bundle: it has no {CONFIG_FILE}.")
+    spec = BundleSpec.from_dict(_read_json(config_path))
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelError(f"{folder} is not a complete model bundle: it has no {MODEL_FILE}.")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for a bad archive
+        raise ModelError(f"{MODEL_FILE} in {folder} could not be loaded: {error}") from error
+    _check_shapes(model, spec)
+    metrics_path = folder / METRICS_FILE
+    card_path = folder / CARD_FILE
+    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    return ModelBundle(model, spec, metrics, card, str(folder.resolve()))
+
+
+def save(folder: str | Path, model, spec: BundleSpec, metrics: dict, card: str) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / MODEL_FILE)
+    (folder / CONFIG_FILE).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_documents(folder, metrics, card)
+    return folder
+
+
+def write_documents(folder: str | Path, metrics: dict, card: str) -> None:
+    """(Re)write the metrics and model card, e.g. once the saved model has been scored."""
+    folder = Path(folder)
+    (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (folder / CARD_FILE).write_text(card, encoding="utf-8")

@@ -1,0 +1,223 @@
+"""``python -m core``: the app's operations for the terminal and for scripts.
+
+Exit codes are a contract: 0 success, 2 a user-facing error (one ``error: ...`` line on
+stderr, no traceback), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from core.config import Settings  # noqa: E402
+from core.errors import ActionLabError, VideoError  # noqa: E402
+
+
+def _groups(text: str) -> list[int]:
+    """'8-11' or '8,9,10,11' or 'g08-g11' -> [8, 9, 10, 11]."""
+    groups: list[int] = []
+    for part in text.lower().replace("g", "").split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            groups.extend(range(int(lo), int(hi) + 1))
+        elif part.strip():
+            groups.append(int(part))
+    return groups
+
+
+def _load_bundle(ref: str | None):
+    from core import bundle
+
+    return bundle.load(ref or Settings.from_env().default_model)
+
+
+def _local_video(source: str) -> str:
+    if source.startswith(("http://", "https://")):
+        raise VideoError("This version analyses local files only: download the video and pass its path.")
+    return source
+
+
+def _stderr_progress(enabled: bool):
+    if not enabled:
+        return None
+
+    def report(fraction: float, stage: str) -> None:
+        print(f"\r{stage}: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+        if fraction >= 1.0:
+            print(file=sys.stderr)
+
+    return report
+
+
+def cmd_analyze(args) -> int:
+    from core.analysis import analyze
+
+    bundle = _load_bundle(args.model)
+    timeline = analyze(
+        _local_video(args.source),
+        bundle,
+        hop_s=args.hop,
+        progress=_stderr_progress(not args.json and sys.stderr.isatty()),
+    )
+    result = timeline.to_dict(smoothing=args.smoothing)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    video = result["video"]
+    print(
+        f"{video['path']}: {video['duration_s']:.1f} s, {video['width']}x{video['height']}, "
+        f"{video['fps']:g} fps; model {bundle.name}"
+    )
+    for segment in result["segments"]:
+        print(
+            f"  {segment['start_s']:7.2f} - {segment['end_s']:7.2f} s  {segment['label']:<16} "
+            f"{segment['confidence']:.0%}"
+        )
+    top = result["top"]
+    print(f"overall: {top['label']} ({top['confidence']:.0%})")
+    for warning in result["warnings"]:
+        print(f"warning: {warning}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from core.evaluation import evaluate
+
+    bundle = _load_bundle(args.model)
+    groups = _groups(args.groups) if args.groups else None
+
+    def report(done: int, total: int) -> None:
+        print(f"\r{done}/{total} clips", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    result = evaluate(args.data_dir, bundle, groups, progress=None if args.json else report)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"accuracy {result.accuracy:.4f} on {result.n_clips} clips ({bundle.name})")
+    for name, score in result.per_class.items():
+        figures = f"precision {score.precision:.3f}  recall {score.recall:.3f}  ({score.support} clips)"
+        print(f"  {name:<16} {figures}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from core.training import TrainingConfig, train
+
+    config = TrainingConfig(
+        architecture=args.arch,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        windows_per_clip=args.windows_per_clip,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        val_groups=tuple(_groups(args.val_groups)),
+        strategy=args.strategy,
+        cpu_devices=args.cpu_devices,
+        limit_clips=args.limit_clips,
+    )
+    command = shlex.join(["python", "-m", "core", *sys.argv[1:]])
+    train(args.data_dir, config, args.out, command, cache_dir=args.cache_dir)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from core.bench import run_bench
+
+    bundle = _load_bundle(args.model)
+    figures = run_bench(
+        _local_video(args.video), bundle, repeat_to_s=args.repeat_to, baseline=not args.no_baseline
+    )
+    if args.json:
+        print(json.dumps(figures.to_dict()))
+    else:
+        for key, value in figures.to_dict().items():
+            print(f"{key:>22}: {value}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    from core.models import architectures
+
+    root = argparse.ArgumentParser(prog="python -m core", description="Action Recognition Lab")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    analyze = commands.add_parser("analyze", help="timeline of actions in a video")
+    analyze.add_argument("source", help="video file")
+    analyze.add_argument("--model", help="bundle folder (default: the bundled LRCN)")
+    analyze.add_argument("--hop", type=float, default=None, help="seconds between windows")
+    analyze.add_argument("--smoothing", type=int, default=3, help="windows averaged for segments")
+    analyze.add_argument("--json", action="store_true")
+    analyze.set_defaults(run=cmd_analyze)
+
+    evaluate = commands.add_parser("evaluate", help="clip accuracy on a <Class>/<clip> folder")
+    evaluate.add_argument("data_dir")
+    evaluate.add_argument("--model")
+    evaluate.add_argument("--groups", help="only these UCF groups, e.g. 8-11")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    train = commands.add_parser("train", help="train a model bundle")
+    train.add_argument("data_dir")
+    train.add_argument("--arch", required=True, choices=sorted(architectures()))
+    train.add_argument("--out", required=True, help="bundle folder to write")
+    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--patience", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--windows-per-clip", type=int, default=4)
+    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument("--seed", type=int, default=1337)
+    train.add_argument("--val-groups", default="8-11")
+    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"))
+    train.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=0,
+        help="split the CPU into N logical devices (to try distribution without GPUs)",
+    )
+    train.add_argument("--limit-clips", type=int, default=0, help="at most N clips per class (smoke runs)")
+    train.add_argument("--cache-dir", help="where decoded frames are cached")
+    train.set_defaults(run=cmd_train)
+
+    bench = commands.add_parser("bench", help="throughput figures")
+    bench.add_argument("video")
+    bench.add_argument("--model")
+    bench.add_argument(
+        "--repeat-to", type=float, default=0.0, help="loop the video into a clip this many seconds long first"
+    )
+    bench.add_argument(
+        "--no-baseline", action="store_true", help="skip the classic per-frame loop (slow on long videos)"
+    )
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(run=cmd_bench)
+    return root
+
+
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow prints oneDNN notices straight to fd 2 on import, before any log setting
+    applies; hide them so that a failing command prints exactly one ``error:`` line."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _import_tensorflow_quietly()
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ActionLabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,159 @@
+"""UCF-style clip folders: discovery, group splits, cached frames, augmented training windows.
+
+Clips of one UCF group come from the same source video, so splits are made by group and
+never by clip: a clip split leaks scenes into validation and inflates accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.errors import DatasetError
+from core.video import read_frames
+from core.windows import window_indices, window_starts
+
+VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm"}
+DEFAULT_VAL_GROUPS = (8, 9, 10, 11)
+_GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    label: str
+    group: int
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[Clip]
+    val: list[Clip]
+    val_groups: tuple[int, ...]
+
+    @property
+    def train_groups(self) -> tuple[int, ...]:
+        return tuple(sorted({c.group for c in self.train}))
+
+
+def group_of(name: str) -> int:
+    match = _GROUP.search(name)
+    if not match:
+        raise DatasetError(f"{name}: no UCF group (_gNN_) in the file name; cannot split by group.")
+    return int(match.group(1))
+
+
+def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[list[str], list[Clip]]:
+    """Class names (sorted folder names) and every clip under ``data_dir/<Class>/``."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder of <Class>/<clip> videos.")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    wanted = set(groups) if groups is not None else None
+    clips = []
+    for label in classes:
+        for path in sorted((root / label).iterdir()):
+            if path.suffix.lower() not in VIDEO_SUFFIXES:
+                continue
+            group = _group_or_zero(path.name)
+            if wanted is None or group in wanted:
+                clips.append(Clip(path, label, group))
+    if not clips:
+        raise DatasetError(f"No video clips found under {root} (expected <Class>/<clip>.mp4|avi).")
+    return classes, clips
+
+
+def _group_or_zero(name: str) -> int:
+    """The UCF group in a file name, 0 when it names none (fine unless we must split)."""
+    match = _GROUP.search(name)
+    return int(match.group(1)) if match else 0
+
+
+def split_by_group(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUPS) -> Split:
+    val_groups = tuple(sorted(set(val_groups)))
+    for clip in clips:
+        group_of(clip.path.name)  # every clip must name its group
+    val = [c for c in clips if c.group in val_groups]
+    train = [c for c in clips if c.group not in val_groups]
+    if not val or not train:
+        raise DatasetError(f"Validation groups {val_groups} leave an empty training or validation set.")
+    return Split(train, val, val_groups)
+
+
+class FrameCache:
+    """Sampled, resized frames of each clip, kept on disk as ``.npy`` between runs."""
+
+    def __init__(self, root: str | Path | None, fps: float, size: tuple[int, int]):
+        default = Path(os.environ.get("ARL_CACHE_DIR", Path.home() / ".cache" / "action-lab"))
+        self.root = Path(root) if root else default / "frames"
+        self.fps = fps
+        self.size = size
+
+    def _key(self, path: Path) -> str:
+        stat = path.stat()
+        text = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.fps}|{self.size}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def frames(self, path: Path) -> np.ndarray:
+        cached = self.root / f"{self._key(path)}.npy"
+        if cached.exists():
+            return np.load(cached)
+        frames = read_frames(path, self.fps, self.size)
+        self.root.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, frames)
+        partial.replace(cached)
+        return frames
+
+
+def to_unit(frames: np.ndarray) -> np.ndarray:
+    """uint8 frames to the models' float32 [0, 1] input."""
+    return frames.astype(np.float32) / 255.0
+
+
+def augment(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flip, random resized crop and brightness/contrast, the same for every frame of a window."""
+    n, height, width, _ = window.shape
+    if rng.random() < 0.5:
+        window = window[:, :, ::-1]
+    scale = rng.uniform(0.7, 1.0)
+    crop_h = int(round(height * np.sqrt(scale * rng.uniform(0.85, 1.15))))
+    crop_w = int(round(height * width * scale / max(crop_h, 1)))
+    crop_h, crop_w = min(crop_h, height), min(crop_w, width)
+    top = rng.integers(0, height - crop_h + 1)
+    left = rng.integers(0, width - crop_w + 1)
+    window = np.stack(
+        [
+            cv2.resize(np.ascontiguousarray(f[top : top + crop_h, left : left + crop_w]), (width, height))
+            for f in window
+        ]
+    )
+    x = to_unit(window)
+    mean = x.mean()
+    x = (x - mean) * rng.uniform(0.75, 1.25) + mean + rng.uniform(-0.12, 0.12)
+    return np.clip(x, 0.0, 1.0)
+
+
+def training_windows(
+    frames: np.ndarray, sequence_length: int, count: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """``count`` randomly placed, speed-jittered windows (temporal jitter) of one clip."""
+    n = len(frames)
+    for _ in range(count):
+        stride = rng.uniform(0.8, 1.25)
+        span = int(np.ceil(sequence_length * stride))
+        start = int(rng.integers(0, max(n - span, 0) + 1))
+        yield frames[window_indices(start, sequence_length, n, stride)]
+
+
+def evaluation_windows(frames: np.ndarray, sequence_length: int, hop: int) -> np.ndarray:
+    """Every analysis window of one clip, as analysis would cut them (uint8)."""
+    starts = window_starts(len(frames), sequence_length, hop)
+    return np.stack([frames[window_indices(s, sequence_length, len(frames))] for s in starts])

@@ -1,0 +1,97 @@
+"""The bundle's README.md: a Hugging Face model card with metadata, written from real metrics."""
+
+from __future__ import annotations
+
+from core.bundle import BundleSpec
+
+
+def _front_matter(spec: BundleSpec, accuracy: float, dataset: str) -> str:
+    tags = "\n".join(
+        f"  - {t}" for t in ("video-classification", "action-recognition", "keras", spec.architecture)
+    )
+    return f"""---
+library_name: keras
+pipeline_tag: video-classification
+license: apache-2.0
+tags:
+{tags}
+datasets:
+  - ucf101
+model-index:
+  - name: {spec.name}
+    results:
+      - task:
+          type: video-classification
+        dataset:
+          name: {dataset} (UCF101 subset, group-held-out validation)
+          type: ucf101
+        metrics:
+          - type: accuracy
+            name: clip accuracy
+            value: {accuracy:.4f}
+---
+"""
+
+
+def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str) -> str:
+    validation = metrics["validation"]
+    split = metrics["split"]
+    training = metrics["training"]
+    rows = "\n".join(
+        f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        for name, s in validation["per_class"].items()
+    )
+    header = "| true \\ predicted | " + " | ".join(validation["classes"]) + " |"
+    rule = "|---" * (len(validation["classes"]) + 1) + "|"
+    confusion = "\n".join(
+        f"| {name} | " + " | ".join(str(v) for v in row) + " |"
+        for name, row in zip(validation["classes"], validation["confusion"], strict=False)
+    )
+    return f"""{_front_matter(spec, validation["accuracy"], dataset)}
+# {spec.name}
+
+A `{spec.architecture}` video classifier trained from scratch by
+Action Recognition Lab on six UCF101 actions: {", ".join(spec.classes)}.
+
+- **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
+  ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, scaled to [0, 1].
+- **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
+  argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
+- **Parameters**: {training["parameters"]:,}.
+
+## Validation (clip accuracy {validation["accuracy"]:.4f} on {validation["n_clips"]} clips)
+
+Split by UCF101 group, never by clip: training groups {split["train_groups"]}
+({split["train_clips"]} clips), validation groups {split["val_groups"]} ({split["val_clips"]} clips).
+Early stopping watched this validation clip accuracy, so it is slightly optimistic; groups
+g01-g07 (UCF101's official test groups) were never used.
+
+| class | precision | recall | F1 | clips |
+|---|---|---|---|---|
+{rows}
+
+Confusion matrix (rows: true class):
+
+{header}
+{rule}
+{confusion}
+
+## Training
+
+Trained for {training["epochs_run"]} epochs (best: {training["best_epoch"]}) in
+{training["seconds"] / 60:.1f} minutes on {training["machine"]}, with this command:
+
+```
+{command}
+```
+
+Data: `{dataset}` ({split["train_clips"] + split["val_clips"]} clips). Each epoch draws
+{training["config"]["windows_per_clip"]} random windows per training clip with temporal jitter
+(speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes;
+seed {training["config"]["seed"]}.
+
+## Limits
+
+Six classes only: any other action is mapped to one of them, usually with low confidence.
+UCF101 clips are 320x240 YouTube footage; very different footage will be less reliable.
+"""

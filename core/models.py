@@ -1,0 +1,115 @@
+"""Keras builders for the video classifiers, behind one registry.
+
+Every builder takes the same input contract, ``(sequence_length, height, width, 3)`` float32 in
+[0, 1], and returns an uncompiled ``keras.Model`` ending in a softmax over ``num_classes``.
+
+Models that apply one CNN to every frame and then a sequence head are built as two named
+sub-models (``frame_encoder`` and ``sequence_head``). Analysis uses that split to encode each
+sampled frame once and share it between the overlapping windows that contain it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from core.errors import ModelError
+
+FRAME_ENCODER = "frame_encoder"
+SEQUENCE_HEAD = "sequence_head"
+
+
+@dataclass(frozen=True)
+class InputShape:
+    sequence_length: int
+    height: int
+    width: int
+
+    @property
+    def frame(self) -> tuple[int, int, int]:
+        return (self.height, self.width, 3)
+
+    @property
+    def clip(self) -> tuple[int, int, int, int]:
+        return (self.sequence_length, self.height, self.width, 3)
+
+
+Builder = Callable[[InputShape, int], keras.Model]
+_REGISTRY: dict[str, Builder] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register(name: str, description: str) -> Callable[[Builder], Builder]:
+    def decorate(builder: Builder) -> Builder:
+        _REGISTRY[name] = builder
+        _DESCRIPTIONS[name] = description
+        return builder
+
+    return decorate
+
+
+def architectures() -> dict[str, str]:
+    """Registered architecture names with a one-line description each."""
+    return dict(_DESCRIPTIONS)
+
+
+def build(name: str, shape: InputShape, num_classes: int) -> keras.Model:
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ModelError(f"Unknown architecture '{name}'. Known: {known}.")
+    return _REGISTRY[name](shape, num_classes)
+
+
+def _conv_block(x, filters: int, pool: int):
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    return layers.MaxPooling2D(pool)(x)
+
+
+@register("lrcn", "TimeDistributed Conv2D blocks on each frame, then an LSTM over the sequence")
+def build_lrcn(shape: InputShape, num_classes: int) -> keras.Model:
+    frame = keras.Input(shape.frame, name="frame")
+    x = frame
+    for filters, pool in ((24, 2), (48, 2), (64, 2), (96, 2)):
+        x = _conv_block(x, filters, pool)
+    x = layers.GlobalAveragePooling2D()(x)
+    encoder = keras.Model(frame, x, name=FRAME_ENCODER)
+
+    features = keras.Input((shape.sequence_length, encoder.output.shape[-1]), name="features")
+    h = layers.Dropout(0.3)(features)
+    h = layers.LSTM(64)(h)
+    h = layers.Dropout(0.3)(h)
+    probabilities = layers.Dense(num_classes, activation="softmax")(h)
+    head = keras.Model(features, probabilities, name=SEQUENCE_HEAD)
+
+    clip = keras.Input(shape.clip, name="clip")
+    return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name="lrcn")
+
+
+@register("convlstm", "ConvLSTM2D blocks: convolutions inside the recurrent cell")
+def build_convlstm(shape: InputShape, num_classes: int) -> keras.Model:
+    clip = keras.Input(shape.clip, name="clip")
+    x = clip
+    for filters in (8, 16):
+        x = layers.ConvLSTM2D(filters, 3, padding="same", return_sequences=True)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling3D((1, 2, 2))(x)
+    x = layers.ConvLSTM2D(24, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.3)(x)
+    probabilities = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(clip, probabilities, name="convlstm")
+
+
+def split(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
+    """The (frame encoder, sequence head) pair of a model built that way, else None."""
+    for layer in model.layers:
+        if isinstance(layer, layers.TimeDistributed) and layer.layer.name == FRAME_ENCODER:
+            return layer.layer, model.get_layer(SEQUENCE_HEAD)
+    return None

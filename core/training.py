@@ -1,0 +1,284 @@
+"""Dataset folder -> trained model bundle, with metrics measured through the analysis path.
+
+Training sees several randomly placed, speed-jittered and augmented windows of each training
+clip per epoch; validation cuts the same windows that analysis cuts and averages them per clip,
+so early stopping watches the number users get: clip accuracy on unseen groups.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import bundle as bundles
+from core.dataset import (
+    DEFAULT_VAL_GROUPS,
+    FrameCache,
+    Split,
+    augment,
+    evaluation_windows,
+    scan,
+    split_by_group,
+    to_unit,
+    training_windows,
+)
+from core.errors import ActionLabError
+from core.model_card import training_card
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    architecture: str
+    sequence_length: int = 20
+    image_size: int = 64
+    sampling_fps: float = 6.0
+    hop_frames: int = 3
+    epochs: int = 40
+    patience: int = 10
+    batch_size: int = 16
+    windows_per_clip: int = 4
+    learning_rate: float = 2e-3
+    seed: int = 1337
+    val_groups: tuple[int, ...] = DEFAULT_VAL_GROUPS
+    strategy: str = "default"
+    cpu_devices: int = 0  # split the CPU into N logical devices (to exercise distribution)
+    limit_clips: int = 0  # per class, for quick smoke runs; 0 = all
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    out_dir: Path
+    accuracy: float
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+
+
+def _configure_devices(cpu_devices: int) -> None:
+    import tensorflow as tf
+
+    if cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)]
+        )
+
+
+def make_strategy(name: str, cpu_devices: int = 0):
+    """A ``tf.distribute`` strategy: ``mirrored`` over local GPUs (or logical CPUs when there
+    are none), ``multiworker`` from ``TF_CONFIG``, ``default`` for one device."""
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ActionLabError(f"Unknown strategy '{name}'. Choose one of: {', '.join(STRATEGIES)}.")
+    _configure_devices(cpu_devices)
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ActionLabError("--strategy multiworker needs TF_CONFIG describing the cluster.")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _is_chief(strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type in ("chief",) or (resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+def _limit(clips, per_class: int):
+    if not per_class:
+        return clips
+    kept, seen = [], {}
+    for clip in clips:
+        seen[clip.label] = seen.get(clip.label, 0) + 1
+        if seen[clip.label] <= per_class:
+            kept.append(clip)
+    return kept
+
+
+def _load_frames(split: Split, cache: FrameCache, log: Log) -> tuple[list, list]:
+    started = time.perf_counter()
+    train = [cache.frames(c.path) for c in split.train]
+    val = [cache.frames(c.path) for c in split.val]
+    log(
+        f"frames ready for {len(train)} training and {len(val)} validation clips "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return train, val
+
+
+def _training_dataset(frames: list, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator):
+    import tensorflow as tf
+
+    shape = (config.sequence_length, config.image_size, config.image_size, 3)
+
+    def generate():
+        for clip in rng.permutation(len(frames)):
+            for window in training_windows(
+                frames[clip], config.sequence_length, config.windows_per_clip, rng
+            ):
+                yield augment(window, rng), labels[clip]
+
+    dataset = tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec((), tf.int32)),
+    )
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options).repeat().batch(config.batch_size).prefetch(2)
+
+
+def _clip_accuracy_callback(val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log):
+    import keras
+
+    class ClipAccuracy(keras.callbacks.Callback):
+        """Adds val_clip_accuracy (window probabilities averaged per clip) to the epoch logs."""
+
+        def __init__(self):
+            super().__init__()
+            self.history: list[dict] = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            probabilities = self.model.predict(val_x, batch_size=64, verbose=0)
+            clip_mean = np.stack([probabilities[owners == i].mean(axis=0) for i in range(len(val_labels))])
+            window_truth = val_labels[owners]
+            logs["val_clip_accuracy"] = float((clip_mean.argmax(1) == val_labels).mean())
+            logs["val_window_accuracy"] = float((probabilities.argmax(1) == window_truth).mean())
+            picked = probabilities[np.arange(len(window_truth)), window_truth]
+            logs["val_loss"] = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+            record = {"epoch": epoch + 1, **{k: round(float(v), 5) for k, v in logs.items()}}
+            self.history.append(record)
+            log(
+                "epoch {epoch}: loss {loss:.4f} acc {accuracy:.3f} val_loss {val_loss:.4f} "
+                "val_window_acc {val_window_accuracy:.3f} val_clip_acc {val_clip_accuracy:.3f}".format(
+                    **record
+                )
+            )
+
+    return ClipAccuracy()
+
+
+def train(
+    data_dir: str | Path,
+    config: TrainingConfig,
+    out_dir: str | Path,
+    command: str,
+    cache_dir: str | Path | None = None,
+    log: Log = print,
+) -> TrainingResult:
+    started = time.perf_counter()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    strategy = make_strategy(config.strategy, config.cpu_devices)
+    import keras
+    import tensorflow as tf
+
+    from core import models
+    from core.evaluation import evaluate
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    rng = np.random.default_rng(config.seed)
+
+    classes, clips = scan(data_dir)
+    split = split_by_group(clips, config.val_groups)
+    if config.limit_clips:
+        split = Split(
+            _limit(split.train, config.limit_clips), _limit(split.val, config.limit_clips), split.val_groups
+        )
+    log(
+        f"{len(classes)} classes; train groups {split.train_groups} ({len(split.train)} clips), "
+        f"validation groups {split.val_groups} ({len(split.val)} clips)"
+    )
+    size = config.image_size
+    cache = FrameCache(cache_dir, config.sampling_fps, (size, size))
+    train_frames, val_frames = _load_frames(split, cache, log)
+    train_labels = np.array([classes.index(c.label) for c in split.train], dtype=np.int32)
+    val_labels = np.array([classes.index(c.label) for c in split.val], dtype=np.int32)
+    val_windows = [evaluation_windows(f, config.sequence_length, config.hop_frames) for f in val_frames]
+    owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(val_windows)])
+    val_x = to_unit(np.concatenate(val_windows))
+
+    steps_per_epoch = -(-len(split.train) * config.windows_per_clip // config.batch_size)
+    shape = models.InputShape(config.sequence_length, size, size)
+    with strategy.scope():
+        model = models.build(config.architecture, shape, len(classes))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.05
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    log(
+        f"{config.architecture}: {model.count_params():,} parameters, strategy {config.strategy} "
+        f"({strategy.num_replicas_in_sync} replica(s))"
+    )
+    clip_accuracy = _clip_accuracy_callback(val_x, owners, val_labels, log)
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_clip_accuracy", mode="max", patience=config.patience, restore_best_weights=True
+    )
+    model.fit(
+        _training_dataset(train_frames, train_labels, config, rng),
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=[clip_accuracy, stopper],
+        shuffle=False,
+        verbose=0,
+    )
+    history = clip_accuracy.history
+    best = max(history, key=lambda r: r["val_clip_accuracy"])
+    train_seconds = time.perf_counter() - started
+
+    out_dir = Path(out_dir)
+    if not _is_chief(strategy):
+        return TrainingResult(out_dir, best["val_clip_accuracy"], len(history), best["epoch"], train_seconds)
+    spec = bundles.BundleSpec(
+        name=out_dir.name,
+        architecture=config.architecture,
+        classes=tuple(classes),
+        sequence_length=config.sequence_length,
+        image_size=(size, size),
+        sampling_fps=config.sampling_fps,
+        hop_frames=config.hop_frames,
+    )
+    bundles.save(out_dir, model, spec, metrics={}, card="")
+    log("scoring the saved bundle on the validation groups through the analysis path")
+    report = evaluate(data_dir, bundles.load(out_dir), clips=split.val)
+    metrics = {
+        "validation": report.to_dict(),
+        "split": {
+            "train_groups": list(split.train_groups),
+            "val_groups": list(split.val_groups),
+            "train_clips": len(split.train),
+            "val_clips": len(split.val),
+        },
+        "training": {
+            "epochs_run": len(history),
+            "best_epoch": best["epoch"],
+            "seconds": round(train_seconds, 1),
+            "parameters": int(model.count_params()),
+            "config": asdict(config),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)",
+        },
+        "history": history,
+    }
+    card = training_card(spec, metrics, command, Path(data_dir).name)
+    bundles.write_documents(out_dir, metrics, card)
+    log(f"validation clip accuracy {report.accuracy:.4f} on {report.n_clips} clips; bundle in {out_dir}")
+    return TrainingResult(out_dir, report.accuracy, len(history), best["epoch"], train_seconds)

@@ -1,0 +1,13 @@
+"""Action Recognition Lab: the entry point that sets up navigation."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Action Recognition Lab", page_icon="🎬", layout="wide")
+
+navigation = st.navigation(
+    {
+        "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+        "Use": [st.Page("pages/analyze.py", title="Analyze a video", icon="🎞️")],
+    }
+)
+navigation.run()

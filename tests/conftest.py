@@ -1,0 +1,70 @@
+"""Shared fixtures: real clips from ../shared/data and small videos written with OpenCV."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from core.config import DEFAULT_BUNDLE, PROJECT_ROOT  # noqa: E402
+
+SHARED = PROJECT_ROOT.parent / "shared" / "data"
+SAMPLES = SHARED / "samples"
+UCF6 = SHARED / "ucf101-6"
+ARCHERY = SAMPLES / "v_Archery_g08_c01.avi"
+SURFING = SAMPLES / "v_Surfing_g10_c02.avi"
+
+
+def write_video(path: Path, frames, fps: float = 25.0, fourcc: str = "mp4v") -> Path:
+    """Write BGR uint8 frames with OpenCV (the container follows the file suffix)."""
+    frames = list(frames)
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def moving_square(n: int, size=(96, 72)) -> list[np.ndarray]:
+    """Frames whose content changes over time, so that decoding order is checkable."""
+    width, height = size
+    frames = []
+    for i in range(n):
+        frame = np.full((height, width, 3), (i * 7) % 255, np.uint8)
+        x = (i * 3) % (width - 16)
+        frame[20:36, x : x + 16] = (0, 0, 255)
+        frames.append(frame)
+    return frames
+
+
+def real_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+@pytest.fixture(scope="session")
+def default_bundle():
+    from core import bundle
+
+    return bundle.load(DEFAULT_BUNDLE)
+
+
+@pytest.fixture(scope="session")
+def joined_video(tmp_path_factory) -> Path:
+    """Archery then Surfing, both real UCF101 footage, in one file."""
+    path = tmp_path_factory.mktemp("joined") / "archery_then_surfing.avi"
+    return write_video(path, real_frames(ARCHERY) + real_frames(SURFING), fps=25.0, fourcc="MJPG")

@@ -1,0 +1,60 @@
+import json
+import shutil
+
+import pytest
+
+from core import bundle
+from core.config import DEFAULT_BUNDLE
+from core.errors import ModelError
+
+
+def test_default_bundle_is_complete_and_consistent(default_bundle):
+    spec = default_bundle.spec
+    assert spec.architecture == "lrcn"
+    assert spec.sequence_length == 20 and spec.image_size == (64, 64)
+    assert len(spec.classes) == 6
+    assert default_bundle.metrics["validation"]["accuracy"] >= 0.88
+    assert "python -m core train" in default_bundle.card
+    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 5 * 2**20
+
+
+def copy_bundle(tmp_path):
+    return shutil.copytree(DEFAULT_BUNDLE, tmp_path / "copy")
+
+
+def test_folder_without_config(tmp_path):
+    folder = copy_bundle(tmp_path)
+    (folder / "config.json").unlink()
+    with pytest.raises(ModelError, match="no config.json"):
+        bundle.load(folder)
+
+
+def test_class_count_mismatch(tmp_path):
+    folder = copy_bundle(tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["classes"] = config["classes"][:5]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="predicts 6 classes"):
+        bundle.load(folder)
+
+
+def test_input_shape_mismatch(tmp_path):
+    folder = copy_bundle(tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["image_size"] = [112, 112]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="takes input"):
+        bundle.load(folder)
+
+
+def test_broken_files(tmp_path):
+    folder = copy_bundle(tmp_path)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        bundle.load(folder)
+    folder = copy_bundle(tmp_path / "second")
+    (folder / "model.keras").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match="could not be loaded"):
+        bundle.load(folder)
+    with pytest.raises(ModelError, match="not a folder"):
+        bundle.load(tmp_path / "absent")

@@ -1,0 +1,123 @@
+"""The command line as scripts see it: real processes, exit codes, stdout JSON, stderr lines."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from core.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from tests.conftest import SURFING, UCF6, moving_square, write_video
+
+
+def core(*args: str, tmp_path=None) -> subprocess.CompletedProcess:
+    env = None
+    if tmp_path is not None:  # a private TMPDIR shows whether anything was left behind
+        import os
+
+        env = {**os.environ, "TMPDIR": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=300, env=env,
+    )  # fmt: skip
+
+
+def test_analyze_json_reports_surfing():
+    result = core("analyze", str(SURFING), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["top"]["label"] == "Surfing"
+    assert set(data["video"]) == {"path", "duration_s", "fps", "width", "height"}
+    assert set(data["model"]) >= {"name", "architecture", "classes", "source"}
+    assert data["windows"] and set(data["windows"][0]) == {"start_s", "end_s", "probabilities"}
+    assert data["segments"] and set(data["segments"][0]) == {"start_s", "end_s", "label", "confidence"}
+
+
+def test_analyze_prints_a_readable_timeline():
+    result = core("analyze", str(SURFING))
+    assert result.returncode == 0
+    assert "overall: Surfing" in result.stdout
+
+
+def _bad_inputs(folder):
+    text = folder / "notes.mp4"
+    text.write_text("hello, I am not a video\n" * 50)
+    noise = folder / "noise.avi"
+    noise.write_bytes(bytes(range(256)) * 400)
+    empty = folder / "empty.mp4"
+    empty.touch()
+    whole = write_video(folder / "whole.mp4", moving_square(60))
+    truncated = folder / "truncated.mp4"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    image = folder / "still.png"
+    import cv2
+
+    cv2.imwrite(str(image), moving_square(1)[0])
+    return {
+        "text named .mp4": [str(text)],
+        "random bytes": [str(noise)],
+        "zero bytes": [str(empty)],
+        "truncated": [str(truncated)],
+        "still image": [str(image)],
+        "missing path": [str(folder / "missing.mp4")],
+        "folder": [str(folder)],
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["text named .mp4", "random bytes", "zero bytes", "truncated", "still image", "missing path", "folder"],
+)
+def test_bad_videos_exit_2_with_one_error_line(tmp_path, case):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = core("analyze", *_bad_inputs(inputs)[case], tmp_path=scratch)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["no config", "class count"])
+def test_bad_bundles_exit_2(tmp_path, damage):
+    folder = shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle")
+    if damage == "no config":
+        (folder / "config.json").unlink()
+    else:
+        config = json.loads((folder / "config.json").read_text())
+        config["classes"].append("Juggling")
+        (folder / "config.json").write_text(json.dumps(config))
+    result = core("analyze", str(SURFING), "--model", str(folder))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_evaluate_json_on_one_group():
+    result = core("evaluate", str(UCF6), "--groups", "g10", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["n_clips"] == len(list(UCF6.glob("*/*_g10_*")))
+    assert set(data) >= {"accuracy", "n_clips", "per_class", "confusion"}
+    assert 0.5 <= data["accuracy"] <= 1.0
+
+
+def test_bench_json_figures():
+    result = core("bench", str(SURFING), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in ("video_s", "decode_only_s", "analyze_s", "per_frame_baseline_s", "peak_rss_mb"):
+        assert data[key] > 0
+    assert data["video_s"] == pytest.approx(9.6, abs=0.5)
+
+
+def test_bench_loops_a_clip_to_length(tmp_path):
+    result = core("bench", str(SURFING), "--repeat-to", "20", "--no-baseline", "--json", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["video_s"] == pytest.approx(20, abs=0.5)
+    assert data["per_frame_baseline_s"] is None
+    assert list(tmp_path.iterdir()) == []  # the looped clip was removed

@@ -1,0 +1,34 @@
+import keras
+import numpy as np
+import pytest
+
+from core import models
+from core.errors import ModelError
+
+SHAPE = models.InputShape(20, 64, 64)
+
+
+@pytest.mark.parametrize("name", sorted(models.architectures()))
+def test_every_architecture_builds_saves_and_loads_safely(tmp_path, name):
+    model = models.build(name, SHAPE, 6)
+    clips = np.random.default_rng(0).random((2, *SHAPE.clip), dtype=np.float32)
+    probabilities = np.asarray(model(clips))
+    assert probabilities.shape == (2, 6)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert np.allclose(np.asarray(loaded(clips)), probabilities, atol=1e-6)
+
+
+def test_lrcn_splits_into_frame_encoder_and_sequence_head():
+    model = models.build("lrcn", SHAPE, 6)
+    encoder, head = models.split(model)
+    clip = np.random.default_rng(1).random((1, *SHAPE.clip), dtype=np.float32)
+    features = np.asarray(encoder(clip[0]))
+    assert np.allclose(np.asarray(head(features[None])), np.asarray(model(clip)), atol=1e-6)
+    assert models.split(models.build("convlstm", SHAPE, 6)) is None
+
+
+def test_unknown_architecture():
+    with pytest.raises(ModelError, match="Unknown architecture"):
+        models.build("transformer9000", SHAPE, 6)

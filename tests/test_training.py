@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core import bundle
+from core.config import PROJECT_ROOT
+from core.training import make_strategy
+from tests.conftest import UCF6
+
+
+def run_train(tmp_path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess, object]:
+    out = tmp_path / name
+    command = [
+        sys.executable, "-m", "core", "train", str(UCF6), "--out", str(out), "--epochs", "1",
+        "--limit-clips", "2", "--windows-per-clip", "2", "--cache-dir", str(tmp_path / "cache"), *extra,
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, out
+
+
+@pytest.mark.parametrize(
+    ("arch", "strategy", "replicas"), [("lrcn", "mirrored", 2), ("convlstm", "default", 1)]
+)
+def test_train_writes_a_complete_bundle(tmp_path, arch, strategy, replicas):
+    extra = ["--arch", arch, "--strategy", strategy]
+    if strategy == "mirrored":
+        extra += ["--cpu-devices", "2"]  # MirroredStrategy over two logical CPU devices
+    result, out = run_train(tmp_path, f"{arch}-tiny", *extra)
+    assert f"({replicas} replica(s))" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "config.json",
+        "metrics.json",
+        "model.keras",
+    ]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["split"]["val_groups"] == [8, 9, 10, 11]
+    assert not set(metrics["split"]["train_groups"]) & set(metrics["split"]["val_groups"])
+    assert metrics["training"]["config"]["strategy"] == strategy
+    assert len(metrics["history"]) == 1 and "val_clip_accuracy" in metrics["history"][0]
+    validation = metrics["validation"]
+    assert validation["n_clips"] == 12 and set(validation["per_class"]) == set(validation["classes"])
+    card = (out / "README.md").read_text()
+    assert "library_name: keras" in card and f"--arch {arch}" in card
+
+    trained = bundle.load(out)
+    assert trained.spec.architecture == arch
+
+
+def test_fixed_seed_makes_training_repeatable(tmp_path):
+    _, first = run_train(tmp_path, "a", "--arch", "lrcn", "--limit-clips", "1")
+    _, second = run_train(tmp_path, "b", "--arch", "lrcn", "--limit-clips", "1")
+    history = [json.loads((p / "metrics.json").read_text())["history"] for p in (first, second)]
+    assert history[0] == history[1]
+
+
+def test_multiworker_needs_a_cluster(monkeypatch):
+    from core.errors import ActionLabError
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ActionLabError, match="TF_CONFIG"):
+        make_strategy("multiworker")
