@@ -21,6 +21,7 @@ from core import models
 from core.bundle import ModelBundle
 from core.dataset import to_unit
 from core.errors import VideoError
+from core.prefetch import prefetched
 from core.timeline import Timeline
 from core.video import SampledFrame, VideoInfo, iter_frames, probe
 from core.windows import window_indices, window_starts
@@ -46,9 +47,9 @@ class _Predictor:
         self.split = parts is not None
         if parts:
             encoder, head = parts
-            self.encode = tf.function(lambda x: encoder(x, training=False))
-            self.head = tf.function(lambda x: head(x, training=False))
-        self.whole = tf.function(lambda x: model(x, training=False))
+            self.encode = tf.function(lambda x: encoder(x, training=False), autograph=False)
+            self.head = tf.function(lambda x: head(x, training=False), autograph=False)
+        self.whole = tf.function(lambda x: model(x, training=False), autograph=False)
 
     @staticmethod
     def _padded(fn, batch: np.ndarray, size: int) -> np.ndarray:
@@ -68,13 +69,15 @@ class _Predictor:
         return self._padded(self.whole, windows, WINDOW_BATCH)
 
 
+# Keyed by the bundle (not the model, which the compiled functions hold on to), so that a
+# bundle nobody uses any more takes its compiled functions with it.
 _PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def predictor(model) -> _Predictor:
-    if model not in _PREDICTORS:
-        _PREDICTORS[model] = _Predictor(model)
-    return _PREDICTORS[model]
+def predictor(bundle: ModelBundle) -> _Predictor:
+    if bundle not in _PREDICTORS:
+        _PREDICTORS[bundle] = _Predictor(bundle.model)
+    return _PREDICTORS[bundle]
 
 
 def _batched(items: Iterator, size: int) -> Iterator[list]:
@@ -105,7 +108,7 @@ class _ProgressReporter:
 def _probabilities_split(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
 ) -> tuple[np.ndarray, int]:
-    run = predictor(bundle.model)
+    run = predictor(bundle)
     features = []
     count = 0
     for batch in _batched(frames, FRAME_BATCH):
@@ -128,7 +131,7 @@ def _probabilities_whole(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
 ) -> tuple[np.ndarray, int]:
     """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them."""
-    run = predictor(bundle.model)
+    run = predictor(bundle)
     length = bundle.spec.sequence_length
     recent: deque[np.ndarray] = deque(maxlen=length)
     pending: list[np.ndarray] = []
@@ -198,9 +201,9 @@ def analyze(
     spec = bundle.spec
     hop = hop_frames(bundle, hop_s)
     size = (spec.image_size[1], spec.image_size[0])
-    frames = iter_frames(video, spec.sampling_fps, size, info)
+    frames = prefetched(iter_frames(video, spec.sampling_fps, size, info), depth=2 * FRAME_BATCH)
     report = _ProgressReporter(info, spec.sampling_fps, progress)
-    shared = share_frame_features and predictor(bundle.model).split
+    shared = share_frame_features and predictor(bundle).split
     compute = _probabilities_split if shared else _probabilities_whole
     probabilities, count = compute(frames, bundle, hop, report)
     if count == 0:

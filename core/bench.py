@@ -59,7 +59,7 @@ def loop_video(source: str | Path, seconds: float, folder: Path) -> Path:
 def _warm_up(bundle: ModelBundle) -> None:
     """Trace the compiled prediction functions once, as loading a model for the app does."""
     spec = bundle.spec
-    run = predictor(bundle.model)
+    run = predictor(bundle)
     clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.float32)
     run.classify_windows(clip)
     if run.split:

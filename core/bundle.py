@@ -61,7 +61,7 @@ class BundleSpec:
             raise ModelError(f"config.json is incomplete or malformed ({error!r}).") from error
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one loaded model is one bundle
 class ModelBundle:
     """A loaded model with its spec, metrics and where it came from."""
 

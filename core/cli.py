@@ -115,6 +115,7 @@ def cmd_train(args) -> int:
         batch_size=args.batch_size,
         windows_per_clip=args.windows_per_clip,
         learning_rate=args.learning_rate,
+        ema_momentum=args.ema,
         seed=args.seed,
         val_groups=tuple(_groups(args.val_groups)),
         strategy=args.strategy,
@@ -143,6 +144,7 @@ def cmd_bench(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     from core.models import architectures
+    from core.training import TrainingConfig
 
     root = argparse.ArgumentParser(prog="python -m core", description="Action Recognition Lab")
     commands = root.add_subparsers(dest="command", required=True)
@@ -166,12 +168,19 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("data_dir")
     train.add_argument("--arch", required=True, choices=sorted(architectures()))
     train.add_argument("--out", required=True, help="bundle folder to write")
-    train.add_argument("--epochs", type=int, default=40)
-    train.add_argument("--patience", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--windows-per-clip", type=int, default=4)
-    train.add_argument("--learning-rate", type=float, default=2e-3)
-    train.add_argument("--seed", type=int, default=1337)
+    defaults = TrainingConfig(architecture="")
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--patience", type=int, default=defaults.patience)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--windows-per-clip", type=int, default=defaults.windows_per_clip)
+    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    train.add_argument(
+        "--ema",
+        type=float,
+        default=defaults.ema_momentum,
+        help="momentum of the weight average used for validation (0: off)",
+    )
+    train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--val-groups", default="8-11")
     train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"))
     train.add_argument(

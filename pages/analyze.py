@@ -19,12 +19,16 @@ def load_bundle(ref: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, _progress):
-    """Cached by file hash, model and hop: changing display options never re-runs the model."""
+def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float):
+    """Cached by file hash, model and hop: changing display options never re-runs the model.
+    The progress bar is created in here so that a cache hit replays it, finished."""
+    bar = st.progress(0.0, text="reading video")
     with tempfile.TemporaryDirectory(prefix="arl-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(_data)
-        return analyze(path, load_bundle(model_ref), hop_s=hop_s, progress=_progress)
+        return analyze(
+            path, load_bundle(model_ref), hop_s=hop_s, progress=lambda f, stage: bar.progress(f, text=stage)
+        )
 
 
 st.title("Analyze a video")
@@ -46,11 +50,13 @@ if not data:
 try:
     model = load_bundle(settings.default_model)
     with st.status("Analysing…", expanded=False) as status:
-        bar = st.progress(0.0)
         timeline = run_analysis(
-            hashlib.sha256(data).hexdigest(), data, Path(upload.name).suffix.lower(),
-            settings.default_model, hop_s, lambda fraction, stage: bar.progress(fraction, text=stage),
-        )  # fmt: skip
+            hashlib.sha256(data).hexdigest(),
+            data,
+            Path(upload.name).suffix.lower(),
+            settings.default_model,
+            hop_s,
+        )
         status.update(label="Done", state="complete")
 except ActionLabError as error:
     st.error(str(error))

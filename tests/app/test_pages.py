@@ -3,9 +3,10 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.config import PROJECT_ROOT
 from tests.conftest import SURFING
 
-APP = "streamlit_app.py"
+APP = str(PROJECT_ROOT / "streamlit_app.py")
 
 
 def open_page(page: str | None = None) -> AppTest:
