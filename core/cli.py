@@ -115,7 +115,6 @@ def cmd_train(args) -> int:
         batch_size=args.batch_size,
         windows_per_clip=args.windows_per_clip,
         learning_rate=args.learning_rate,
-        ema_momentum=args.ema,
         seed=args.seed,
         val_groups=tuple(_groups(args.val_groups)),
         strategy=args.strategy,
@@ -144,7 +143,7 @@ def cmd_bench(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     from core.models import architectures
-    from core.training import TrainingConfig
+    from core.training import STRATEGIES, TrainingConfig
 
     root = argparse.ArgumentParser(prog="python -m core", description="Action Recognition Lab")
     commands = root.add_subparsers(dest="command", required=True)
@@ -174,15 +173,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
     train.add_argument("--windows-per-clip", type=int, default=defaults.windows_per_clip)
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    train.add_argument(
-        "--ema",
-        type=float,
-        default=defaults.ema_momentum,
-        help="momentum of the weight average used for validation (0: off)",
-    )
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--val-groups", default="8-11")
-    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"))
+    train.add_argument("--strategy", default="default", choices=STRATEGIES)
     train.add_argument(
         "--cpu-devices",
         type=int,

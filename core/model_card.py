@@ -87,10 +87,8 @@ Trained for {training["epochs_run"]} epochs (best: {training["best_epoch"]}) in
 
 Data: `{dataset}` ({split["train_clips"] + split["val_clips"]} clips). Each epoch draws
 {training["config"]["windows_per_clip"]} random windows per training clip with temporal jitter
-(speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes.
-AdamW with cosine decay from {training["config"]["learning_rate"]:g}; validation and the kept
-weights use an exponential moving average of the weights (momentum
-{training["config"]["ema_momentum"]:g}, 0 = off); seed {training["config"]["seed"]}.
+(speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes;
+AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {training["config"]["seed"]}.
 
 ## Limits
 

@@ -42,12 +42,11 @@ class TrainingConfig:
     image_size: int = 64
     sampling_fps: float = 6.0
     hop_frames: int = 3
-    epochs: int = 36
-    patience: int = 12
+    epochs: int = 20
+    patience: int = 8
     batch_size: int = 16
     windows_per_clip: int = 4
-    learning_rate: float = 1.5e-3
-    ema_momentum: float = 0.99  # validate and keep an exponential moving average of the weights
+    learning_rate: float = 2e-3
     seed: int = 1337
     val_groups: tuple[int, ...] = DEFAULT_VAL_GROUPS
     strategy: str = "default"
@@ -221,12 +220,8 @@ def train(
         schedule = keras.optimizers.schedules.CosineDecay(
             config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.05
         )
-        use_ema = config.ema_momentum > 0
-        optimizer = keras.optimizers.AdamW(
-            schedule, weight_decay=1e-4, use_ema=use_ema, ema_momentum=config.ema_momentum or 0.99
-        )
         model.compile(
-            optimizer=optimizer,
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
@@ -242,8 +237,7 @@ def train(
         _training_dataset(train_frames, train_labels, config, rng),
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
-        # SwapEMAWeights goes first: validation and the best-epoch snapshot see the averaged weights
-        callbacks=[keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] * use_ema + [clip_accuracy, stopper],
+        callbacks=[clip_accuracy, stopper],
         shuffle=False,
         verbose=0,
     )

@@ -121,3 +121,13 @@ def test_bench_loops_a_clip_to_length(tmp_path):
     assert data["video_s"] == pytest.approx(20, abs=0.5)
     assert data["per_frame_baseline_s"] is None
     assert list(tmp_path.iterdir()) == []  # the looped clip was removed
+
+
+def test_ten_minute_video_stays_under_the_memory_limit(tmp_path):
+    """Memory must not grow with video length: 10 minutes analyse in under 1.5 GB peak RSS."""
+    result = core("bench", str(SURFING), "--repeat-to", "600", "--no-baseline", "--json", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["video_s"] == pytest.approx(600, abs=1)
+    assert data["frames_sampled"] == pytest.approx(3600, abs=2)
+    assert data["peak_rss_mb"] < 1500
