@@ -23,8 +23,8 @@ from core.dataset import to_unit
 from core.errors import VideoError
 from core.prefetch import prefetched
 from core.timeline import Timeline
-from core.video import SampledFrame, VideoInfo, iter_frames, probe
-from core.windows import window_indices, window_starts
+from core.video import FALLBACK_FPS, SampledFrame, VideoInfo, iter_frames, probe
+from core.windows import cut_windows, window_indices, window_starts
 
 Progress = Callable[[float, str], None]
 FRAME_BATCH = 64
@@ -107,7 +107,8 @@ class _ProgressReporter:
 
 def _probabilities_split(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, list[int], int]:
+    """Window probabilities, window starts and the number of frames read."""
     run = predictor(bundle)
     features = []
     count = 0
@@ -116,20 +117,20 @@ def _probabilities_split(
         count += len(batch)
         report.frames(count)
     if not features:
-        return np.empty((0, len(bundle.spec.classes))), 0
+        return np.empty((0, len(bundle.spec.classes))), [], 0
     features = np.concatenate(features)
     length = bundle.spec.sequence_length
     starts = window_starts(count, length, hop)
     outputs = [
-        run.classify_features(np.stack([features[window_indices(s, length, count)] for s in chunk]))
+        run.classify_features(cut_windows(features, chunk, length))
         for chunk in _batched(iter(starts), WINDOW_BATCH)
     ]
-    return np.concatenate(outputs), count
+    return np.concatenate(outputs), starts, count
 
 
 def _probabilities_whole(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, list[int], int]:
     """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them."""
     run = predictor(bundle)
     length = bundle.spec.sequence_length
@@ -153,22 +154,24 @@ def _probabilities_whole(
                 flush()
                 report.frames(count)
     if count == 0:
-        return np.empty((0, len(bundle.spec.classes))), 0
-    last_start = window_starts(count, length, hop)[-1]
+        return np.empty((0, len(bundle.spec.classes))), [], 0
+    starts = window_starts(count, length, hop)
     if count < length:
         buffered = np.stack(recent)
         pending.append(buffered[window_indices(0, length, count)])
-    elif last_start % hop != 0:
+    elif starts[-1] % hop != 0:
         pending.append(np.stack(recent))
     flush()
-    return np.concatenate(outputs), count
+    return np.concatenate(outputs), starts, count
 
 
 def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ...]:
     spec = bundle.spec
     notes = []
     if info.fps_assumed:
-        notes.append("The video does not state its frame rate; 25 fps was assumed, so times may be off.")
+        notes.append(
+            f"The video does not state its frame rate; {FALLBACK_FPS:g} fps was assumed, so times may be off."
+        )
     if count < spec.sequence_length:
         notes.append(
             f"The video is shorter than one {spec.window_s:.1f} s window: the model saw its "
@@ -205,10 +208,10 @@ def analyze(
     report = _ProgressReporter(info, spec.sampling_fps, progress)
     shared = share_frame_features and predictor(bundle).split
     compute = _probabilities_split if shared else _probabilities_whole
-    probabilities, count = compute(frames, bundle, hop, report)
+    probabilities, window_first_frames, count = compute(frames, bundle, hop, report)
     if count == 0:
         raise VideoError(f"{Path(video).name} contains no decodable video frames.")
-    starts = np.array(window_starts(count, spec.sequence_length, hop), dtype=float)
+    starts = np.array(window_first_frames, dtype=float)
     ends = np.minimum(starts + spec.sequence_length, count)
     report.done()
     return Timeline(

@@ -1,8 +1,9 @@
 """Throughput figures for one video and one bundle (``python -m core bench``).
 
-Compares three ways of getting predictions out of the same model: just decoding (the floor),
-our analysis, and the classic tutorial's loop that runs the model on the last N frames after
-every single frame, one ``model.predict`` call at a time.
+Measures decoding alone (the floor), our analysis (per-frame CNN features shared between
+windows), the same analysis running the whole model on every window, and the classic tutorial's
+loop that runs the model on the last N frames after every single frame, one ``model.predict``
+call at a time.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
-BUNDLE_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE)
+NORMALIZATIONS = ("unit",)  # uint8 / 255 -> [0, 1], what core.dataset.to_unit does
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class BundleSpec:
     @classmethod
     def from_dict(cls, data: dict) -> BundleSpec:
         try:
-            return cls(
+            spec = cls(
                 name=str(data["name"]),
                 architecture=str(data["architecture"]),
                 classes=tuple(str(c) for c in data["classes"]),
@@ -59,6 +59,16 @@ class BundleSpec:
             )
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ModelError(f"config.json is incomplete or malformed ({error!r}).") from error
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        if not (self.sampling_fps > 0 and self.sequence_length > 0 and self.hop_frames > 0):
+            raise ModelError("config.json needs sampling_fps, sequence_length and hop_frames above zero.")
+        if min(self.image_size) <= 0 or not self.classes:
+            raise ModelError("config.json needs a positive image_size and at least one class.")
+        if self.normalization not in NORMALIZATIONS:
+            raise ModelError(f"config.json asks for normalization '{self.normalization}', which is unknown.")
 
 
 @dataclass(eq=False)  # compared and hashed by identity: one loaded model is one bundle
@@ -84,11 +94,21 @@ class ModelBundle:
         }
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path.name} in the bundle cannot be read as UTF-8 text.") from error
+
+
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_read_text(path))
     except json.JSONDecodeError as error:
         raise ModelError(f"{path.name} in the bundle is not valid JSON ({error.msg}).") from error
+    if not isinstance(data, dict):
+        raise ModelError(f"{path.name} in the bundle must hold a JSON object.")
+    return data
 
 
 def _check_shapes(model, spec: BundleSpec) -> None:
@@ -102,7 +122,7 @@ def _check_shapes(model, spec: BundleSpec) -> None:
 
 
 def load(ref: str | Path) -> ModelBundle:
-    """Load a bundle from a folder (Hub references are resolved by the Hub module)."""
+    """Load a bundle folder; the model is checked against its config before it is used."""
     folder = Path(ref)
     if not folder.is_dir():
         raise ModelError(f"Model bundle not found: {folder} is not a folder.")
@@ -124,7 +144,7 @@ def load(ref: str | Path) -> ModelBundle:
     metrics_path = folder / METRICS_FILE
     card_path = folder / CARD_FILE
     metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
-    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    card = _read_text(card_path) if card_path.is_file() else ""
     return ModelBundle(model, spec, metrics, card, str(folder.resolve()))
 
 

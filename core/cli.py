@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
@@ -21,13 +22,43 @@ from core.errors import ActionLabError, VideoError  # noqa: E402
 def _groups(text: str) -> list[int]:
     """'8-11' or '8,9,10,11' or 'g08-g11' -> [8, 9, 10, 11]."""
     groups: list[int] = []
-    for part in text.lower().replace("g", "").split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            groups.extend(range(int(lo), int(hi) + 1))
-        elif part.strip():
-            groups.append(int(part))
+    try:
+        for part in text.lower().replace("g", "").split(","):
+            if "-" in part:
+                lo, hi = (int(bound) for bound in part.split("-"))
+                if lo > hi:
+                    raise ValueError
+                groups.extend(range(lo, hi + 1))
+            elif part.strip():
+                groups.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of groups such as 8-11 or 8,9,10") from None
+    if not groups:
+        raise argparse.ArgumentTypeError("no groups given")
     return groups
+
+
+def _positive(kind, zero_ok: bool = False):
+    """An argparse type for finite numbers above zero (or zero too, when ``zero_ok``)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+            bound = "zero or more" if zero_ok else "above zero"
+            raise argparse.ArgumentTypeError(f"'{text}' must be a number {bound}")
+        return value
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes follow the CLI contract too: one ``error:`` line, exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _load_bundle(ref: str | None):
@@ -42,8 +73,9 @@ def _local_video(source: str) -> str:
     return source
 
 
-def _stderr_progress(enabled: bool):
-    if not enabled:
+def _stderr_progress():
+    """A progress printer for a terminal; None when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
         return None
 
     def report(fraction: float, stage: str) -> None:
@@ -56,14 +88,13 @@ def _stderr_progress(enabled: bool):
 
 def cmd_analyze(args) -> int:
     from core.analysis import analyze
+    from core.video import probe
 
+    source = _local_video(args.source)
+    probe(source)  # a bad file fails before the model is loaded
     bundle = _load_bundle(args.model)
-    timeline = analyze(
-        _local_video(args.source),
-        bundle,
-        hop_s=args.hop,
-        progress=_stderr_progress(not args.json and sys.stderr.isatty()),
-    )
+    hop_s = args.hop if args.hop is not None else Settings.from_env().hop_s
+    timeline = analyze(source, bundle, hop_s=hop_s, progress=_stderr_progress())
     result = timeline.to_dict(smoothing=args.smoothing)
     if args.json:
         print(json.dumps(result))
@@ -89,12 +120,11 @@ def cmd_evaluate(args) -> int:
     from core.evaluation import evaluate
 
     bundle = _load_bundle(args.model)
-    groups = _groups(args.groups) if args.groups else None
 
     def report(done: int, total: int) -> None:
         print(f"\r{done}/{total} clips", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    result = evaluate(args.data_dir, bundle, groups, progress=None if args.json else report)
+    result = evaluate(args.data_dir, bundle, args.groups, progress=report if sys.stderr.isatty() else None)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -116,7 +146,7 @@ def cmd_train(args) -> int:
         windows_per_clip=args.windows_per_clip,
         learning_rate=args.learning_rate,
         seed=args.seed,
-        val_groups=tuple(_groups(args.val_groups)),
+        val_groups=tuple(args.val_groups),
         strategy=args.strategy,
         cpu_devices=args.cpu_devices,
         limit_clips=args.limit_clips,
@@ -145,21 +175,21 @@ def parser() -> argparse.ArgumentParser:
     from core.models import architectures
     from core.training import STRATEGIES, TrainingConfig
 
-    root = argparse.ArgumentParser(prog="python -m core", description="Action Recognition Lab")
-    commands = root.add_subparsers(dest="command", required=True)
+    root = _Parser(prog="python -m core", description="Action Recognition Lab")
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     analyze = commands.add_parser("analyze", help="timeline of actions in a video")
     analyze.add_argument("source", help="video file")
     analyze.add_argument("--model", help="bundle folder (default: the bundled LRCN)")
-    analyze.add_argument("--hop", type=float, default=None, help="seconds between windows")
-    analyze.add_argument("--smoothing", type=int, default=3, help="windows averaged for segments")
+    analyze.add_argument("--hop", type=_positive(float), default=None, help="seconds between windows")
+    analyze.add_argument("--smoothing", type=_positive(int), default=3, help="windows averaged for segments")
     analyze.add_argument("--json", action="store_true")
     analyze.set_defaults(run=cmd_analyze)
 
     evaluate = commands.add_parser("evaluate", help="clip accuracy on a <Class>/<clip> folder")
     evaluate.add_argument("data_dir")
     evaluate.add_argument("--model")
-    evaluate.add_argument("--groups", help="only these UCF groups, e.g. 8-11")
+    evaluate.add_argument("--groups", type=_groups, help="only these UCF groups, e.g. 8-11")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_evaluate)
 
@@ -168,21 +198,26 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--arch", required=True, choices=sorted(architectures()))
     train.add_argument("--out", required=True, help="bundle folder to write")
     defaults = TrainingConfig(architecture="")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--patience", type=int, default=defaults.patience)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--windows-per-clip", type=int, default=defaults.windows_per_clip)
-    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    train.add_argument("--epochs", type=_positive(int), default=defaults.epochs)
+    train.add_argument("--patience", type=_positive(int), default=defaults.patience)
+    train.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size)
+    train.add_argument("--windows-per-clip", type=_positive(int), default=defaults.windows_per_clip)
+    train.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
     train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--val-groups", default="8-11")
+    train.add_argument("--val-groups", type=_groups, default="8-11")
     train.add_argument("--strategy", default="default", choices=STRATEGIES)
     train.add_argument(
         "--cpu-devices",
-        type=int,
+        type=_positive(int, zero_ok=True),
         default=0,
         help="split the CPU into N logical devices (to try distribution without GPUs)",
     )
-    train.add_argument("--limit-clips", type=int, default=0, help="at most N clips per class (smoke runs)")
+    train.add_argument(
+        "--limit-clips",
+        type=_positive(int, zero_ok=True),
+        default=0,
+        help="at most N clips per class (smoke runs)",
+    )
     train.add_argument("--cache-dir", help="where decoded frames are cached")
     train.set_defaults(run=cmd_train)
 
@@ -190,7 +225,10 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("video")
     bench.add_argument("--model")
     bench.add_argument(
-        "--repeat-to", type=float, default=0.0, help="loop the video into a clip this many seconds long first"
+        "--repeat-to",
+        type=_positive(float, zero_ok=True),
+        default=0.0,
+        help="loop the video into a clip this many seconds long first",
     )
     bench.add_argument(
         "--no-baseline", action="store_true", help="skip the classic per-frame loop (slow on long videos)"
@@ -216,10 +254,12 @@ def _import_tensorflow_quietly() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _import_tensorflow_quietly()
+    _import_tensorflow_quietly()  # first: building the parser imports Keras for the model registry
     args = parser().parse_args(argv)
     try:
         return args.run(args)
     except ActionLabError as error:
+        if sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr)  # clear a progress line
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import numpy as np
 
 from core.errors import DatasetError
 from core.video import read_frames
-from core.windows import window_indices, window_starts
+from core.windows import cut_windows, window_indices, window_starts
 
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm"}
 DEFAULT_VAL_GROUPS = (8, 9, 10, 11)
@@ -44,10 +44,9 @@ class Split:
 
 
 def group_of(name: str) -> int:
+    """The UCF group in a file name, 0 when it names none (fine unless we must split)."""
     match = _GROUP.search(name)
-    if not match:
-        raise DatasetError(f"{name}: no UCF group (_gNN_) in the file name; cannot split by group.")
-    return int(match.group(1))
+    return int(match.group(1)) if match else 0
 
 
 def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[list[str], list[Clip]]:
@@ -62,7 +61,7 @@ def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[lis
         for path in sorted((root / label).iterdir()):
             if path.suffix.lower() not in VIDEO_SUFFIXES:
                 continue
-            group = _group_or_zero(path.name)
+            group = group_of(path.name)
             if wanted is None or group in wanted:
                 clips.append(Clip(path, label, group))
     if not clips:
@@ -70,16 +69,11 @@ def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[lis
     return classes, clips
 
 
-def _group_or_zero(name: str) -> int:
-    """The UCF group in a file name, 0 when it names none (fine unless we must split)."""
-    match = _GROUP.search(name)
-    return int(match.group(1)) if match else 0
-
-
 def split_by_group(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUPS) -> Split:
     val_groups = tuple(sorted(set(val_groups)))
-    for clip in clips:
-        group_of(clip.path.name)  # every clip must name its group
+    unnamed = [c.path.name for c in clips if c.group == 0]
+    if unnamed:
+        raise DatasetError(f"{unnamed[0]}: no UCF group (_gNN_) in the file name; cannot split by group.")
     val = [c for c in clips if c.group in val_groups]
     train = [c for c in clips if c.group not in val_groups]
     if not val or not train:
@@ -108,8 +102,11 @@ class FrameCache:
         frames = read_frames(path, self.fps, self.size)
         self.root.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(partial, frames)
-        partial.replace(cached)
+        try:
+            np.save(partial, frames)
+            partial.replace(cached)  # atomic: a reader never sees half a file
+        finally:
+            partial.unlink(missing_ok=True)
         return frames
 
 
@@ -155,5 +152,4 @@ def training_windows(
 
 def evaluation_windows(frames: np.ndarray, sequence_length: int, hop: int) -> np.ndarray:
     """Every analysis window of one clip, as analysis would cut them (uint8)."""
-    starts = window_starts(len(frames), sequence_length, hop)
-    return np.stack([frames[window_indices(s, sequence_length, len(frames))] for s in starts])
+    return cut_windows(frames, window_starts(len(frames), sequence_length, hop), sequence_length)

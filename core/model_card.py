@@ -50,8 +50,8 @@ def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str) -
     return f"""{_front_matter(spec, validation["accuracy"], dataset)}
 # {spec.name}
 
-A `{spec.architecture}` video classifier trained from scratch by
-Action Recognition Lab on six UCF101 actions: {", ".join(spec.classes)}.
+A `{spec.architecture}` video classifier trained from scratch by Action Recognition Lab on
+{len(spec.classes)} actions of `{dataset}`: {", ".join(spec.classes)}.
 
 - **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
   ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, scaled to [0, 1].
@@ -63,8 +63,7 @@ Action Recognition Lab on six UCF101 actions: {", ".join(spec.classes)}.
 
 Split by UCF101 group, never by clip: training groups {split["train_groups"]}
 ({split["train_clips"]} clips), validation groups {split["val_groups"]} ({split["val_clips"]} clips).
-Early stopping watched this validation clip accuracy, so it is slightly optimistic; groups
-g01-g07 (UCF101's official test groups) were never used.
+Early stopping watched this validation clip accuracy, so it is slightly optimistic.
 
 | class | precision | recall | F1 | clips |
 |---|---|---|---|---|
@@ -92,6 +91,7 @@ AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {trai
 
 ## Limits
 
-Six classes only: any other action is mapped to one of them, usually with low confidence.
-UCF101 clips are 320x240 YouTube footage; very different footage will be less reliable.
+{len(spec.classes)} classes only: any other action is mapped to one of them, often with high
+confidence, because the model knows no other answer. Footage unlike the training clips
+(320x240 YouTube videos) will be less reliable.
 """

@@ -45,7 +45,8 @@ class Timeline:
         return max(self.video.duration_s, float(self.ends_s[-1]) if len(self.ends_s) else 0.0)
 
     def smoothed(self, windows: int = 3) -> np.ndarray:
-        """Probabilities averaged over ``windows`` neighbouring windows (odd; 1 = none)."""
+        """Probabilities averaged over ``windows`` neighbouring windows, centred (an even
+        number is rounded up to the next odd one; 1 = none)."""
         if windows <= 1 or len(self.probabilities) < 2:
             return self.probabilities
         half = windows // 2

@@ -22,6 +22,11 @@ def window_starts(n_frames: int, sequence_length: int, hop: int) -> list[int]:
     return starts
 
 
+def cut_windows(items: np.ndarray, starts: list[int], sequence_length: int) -> np.ndarray:
+    """Stack the windows at ``starts`` out of per-frame ``items`` (frames or their features)."""
+    return np.stack([items[window_indices(s, sequence_length, len(items))] for s in starts])
+
+
 def window_indices(start: int, sequence_length: int, n_frames: int, stride: float = 1.0) -> np.ndarray:
     """Frame indices of one window; past the last frame, the last frame repeats."""
     offsets = np.round(np.arange(sequence_length) * stride).astype(int)

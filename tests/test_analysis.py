@@ -61,8 +61,14 @@ def test_progress_reports_stages_up_to_done(default_bundle, tmp_path):
 
 
 def test_whole_model_path_handles_short_and_odd_lengths(default_bundle, tmp_path):
-    for n_frames in (10, 120, 133):
+    counts = []
+    for n_frames in (10, 84, 120, 128):
         path = write_video(tmp_path / f"c{n_frames}.avi", moving_square(n_frames), fourcc="MJPG")
         fast = analyze(path, default_bundle)
         plain = analyze(path, default_bundle, share_frame_features=False)
+        assert np.array_equal(fast.starts_s, plain.starts_s)
         assert np.abs(fast.probabilities - plain.probabilities).max() < 1e-5
+        counts.append(fast.frames_analysed)
+    assert min(counts) < 20  # shorter than one window: padded
+    assert any(c > 20 and (c - 20) % 3 == 0 for c in counts)  # last window on the hop grid
+    assert any(c > 20 and (c - 20) % 3 for c in counts)  # an extra window flush with the end

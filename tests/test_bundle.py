@@ -58,3 +58,21 @@ def test_broken_files(tmp_path):
         bundle.load(folder)
     with pytest.raises(ModelError, match="not a folder"):
         bundle.load(tmp_path / "absent")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("hop_frames", 0, "above zero"),
+        ("sampling_fps", -6, "above zero"),
+        ("normalization", "imagenet", "unknown"),
+        ("sequence_length", "twenty", "malformed"),
+    ],
+)
+def test_config_values_are_checked(tmp_path, key, value, message):
+    folder = copy_bundle(tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config[key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match=message):
+        bundle.load(folder)

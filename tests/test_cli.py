@@ -131,3 +131,28 @@ def test_ten_minute_video_stays_under_the_memory_limit(tmp_path):
     assert data["video_s"] == pytest.approx(600, abs=1)
     assert data["frames_sampled"] == pytest.approx(3600, abs=2)
     assert data["peak_rss_mb"] < 1500
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", str(SURFING), "--hop", "nan"],
+        ["analyze", str(SURFING), "--smoothing", "0"],
+        ["evaluate", str(UCF6), "--groups", "11-8"],
+        ["train", str(UCF6), "--arch", "lrcn", "--out", "x", "--epochs", "0"],
+        ["train", str(UCF6), "--arch", "resnet", "--out", "x"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_mistakes_exit_2_with_one_error_line(args):
+    result = core(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+
+
+def test_malformed_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("ARL_HOP_S", "fast")
+    result = core("analyze", str(SURFING))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: ARL_HOP_S='fast' is not a number between 0.05 and 60."
