@@ -47,6 +47,7 @@ def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str) -
         f"| {name} | " + " | ".join(str(v) for v in row) + " |"
         for name, row in zip(validation["classes"], validation["confusion"], strict=False)
     )
+    curve = ", ".join(f"{r['val_clip_accuracy']:.2f}" for r in metrics["history"])
     return f"""{_front_matter(spec, validation["accuracy"], dataset)}
 # {spec.name}
 
@@ -76,6 +77,8 @@ Confusion matrix (rows: true class):
 {confusion}
 
 ## Training
+
+Validation clip accuracy per epoch: {curve}.
 
 Trained for {training["epochs_run"]} epochs (best: {training["best_epoch"]}) in
 {training["seconds"] / 60:.1f} minutes on {training["machine"]}, with this command:
