@@ -162,3 +162,11 @@ def write_documents(folder: str | Path, metrics: dict, card: str) -> None:
     folder = Path(folder)
     (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (folder / CARD_FILE).write_text(card, encoding="utf-8")
+
+
+def bundled(folder: str | Path) -> list[Path]:
+    """Bundle folders (those with a config.json) directly under ``folder``, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if (p / CONFIG_FILE).is_file())

@@ -61,3 +61,60 @@ def top_k_figure(top: list[tuple[str, float]], classes) -> go.Figure:
         xaxis={"range": [0, 1], "tickformat": ".0%"}, margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=220
     )
     return figure
+
+
+def confusion_figure(classes: list[str], confusion: list[list[int]]) -> go.Figure:
+    """Confusion matrix heatmap, rows = true class, columns = predicted class."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion, texttemplate="%{text}",
+            hovertemplate="true %{y}<br>predicted %{x}: %{z} clips<extra></extra>", showscale=False,
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": "predicted"},
+        yaxis={"title": "true", "autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=380,
+    )
+    return figure
+
+
+def per_class_figure(per_class: dict) -> go.Figure:
+    names = list(per_class)
+    figure = go.Figure(
+        [
+            go.Bar(name=metric, x=names, y=[per_class[n][metric] for n in names])
+            for metric in ("precision", "recall")
+        ]
+    )
+    figure.update_layout(
+        barmode="group", yaxis={"range": [0, 1], "tickformat": ".0%"}, height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )  # fmt: skip
+    return figure
+
+
+def training_figure(history: list[dict]) -> go.Figure:
+    """Training curves: loss and accuracy per epoch, training against validation."""
+    epochs = [row["epoch"] for row in history]
+    figure = go.Figure()
+    for key, name in (
+        ("accuracy", "train window accuracy"),
+        ("val_window_accuracy", "validation window accuracy"),
+        ("val_clip_accuracy", "validation clip accuracy"),
+        ("loss", "train loss"),
+        ("val_loss", "validation loss"),
+    ):
+        if history and key in history[0]:
+            dash = "dot" if "loss" in key else "solid"
+            figure.add_trace(
+                go.Scatter(x=epochs, y=[r[key] for r in history], name=name, line={"dash": dash})
+            )
+    figure.update_layout(
+        xaxis={"title": "epoch"},
+        hovermode="x unified",
+        height=340,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )
+    return figure

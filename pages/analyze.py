@@ -1,21 +1,21 @@
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from core import bundle as bundles
 from core.analysis import analyze
 from core.charts import timeline_figure, top_k_figure
-from core.config import Settings
 from core.errors import ActionLabError
+from core.media import annotated_copy, browser_copy
+from pages._common import current_bundle, load_bundle, settings
 
-settings = Settings.from_env()
 
-
-@st.cache_resource(show_spinner="Loading the model…")
-def load_bundle(ref: str):
-    return bundles.load(ref)
+def _upload_path(folder: str, suffix: str, data: bytes) -> Path:
+    path = Path(folder) / f"upload{suffix}"
+    path.write_bytes(data)
+    return path
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -24,40 +24,54 @@ def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: 
     The progress bar is created in here so that a cache hit replays it, finished."""
     bar = st.progress(0.0, text="reading video")
     with tempfile.TemporaryDirectory(prefix="arl-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(_data)
+        path = _upload_path(folder, suffix, _data)
         return analyze(
             path, load_bundle(model_ref), hop_s=hop_s, progress=lambda f, stage: bar.progress(f, text=stage)
         )
 
 
-st.title("Analyze a video")
+@st.cache_data(show_spinner="Preparing the video for the browser…", max_entries=16)
+def playable_video(digest: str, _data: bytes, suffix: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="arl-play-") as folder:
+        return browser_copy(_upload_path(folder, suffix, _data), folder).read_bytes()
+
+
+@st.cache_data(show_spinner="Drawing labels on every frame…", max_entries=8)
+def annotated_video(
+    digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, smoothing: int, _timeline
+):
+    with tempfile.TemporaryDirectory(prefix="arl-annotate-") as folder:
+        return annotated_copy(_upload_path(folder, suffix, _data), _timeline, folder, smoothing).read_bytes()
+
+
+st.title("🎞️ Analyze a video")
+model = current_bundle()
+if model is None:
+    st.stop()
+config = settings()
 with st.expander("Settings"):
-    hop_s = st.slider("Window hop (s)", 0.17, 2.0, settings.hop_s, 0.17)
-    smoothing = st.slider("Smoothing (windows)", 1, 9, 3, 2)
-    top_k = st.slider("Top-k", 1, 6, 3)
+    hop_s = st.slider("Window hop (s)", 0.17, 2.0, config.hop_s, 0.17, help="Time between window starts.")
+    smoothing = st.slider("Smoothing (windows)", 1, 9, 3, 2, help="Windows averaged before segmenting.")
+    top_k = st.slider("Top-k", 1, len(model.spec.classes), 3)
 
 upload = st.file_uploader("Video file", type=["mp4", "avi", "mov", "mkv", "webm"])
+st.caption(f"The model knows {len(model.spec.classes)} actions: {', '.join(model.spec.classes)}.")
 if upload is None:
     st.info("Upload a clip to get a timeline of actions.")
     st.stop()
 
 data = upload.getvalue()
 if not data:
-    st.error("The uploaded file is empty.")
+    st.error("The uploaded file is empty (0 bytes).")
     st.stop()
+suffix = Path(upload.name).suffix.lower()
+digest = hashlib.sha256(data).hexdigest()
+model_ref = st.session_state["model_ref"]
 
 try:
-    model = load_bundle(settings.default_model)
     with st.status("Analysing…", expanded=False) as status:
-        timeline = run_analysis(
-            hashlib.sha256(data).hexdigest(),
-            data,
-            Path(upload.name).suffix.lower(),
-            settings.default_model,
-            hop_s,
-        )
-        status.update(label="Done", state="complete")
+        timeline = run_analysis(digest, data, suffix, model_ref, hop_s)
+        status.update(label="Analysis done", state="complete")
 except ActionLabError as error:
     st.error(str(error))
     st.stop()
@@ -65,13 +79,47 @@ except ActionLabError as error:
 for warning in timeline.warnings:
     st.warning(warning)
 label, confidence = timeline.top_k(1)[0]
-if confidence < settings.uncertain_below:
-    st.warning(f"The model is unsure: its best guess is {label} at {confidence:.0%}.")
+if confidence < config.uncertain_below:
+    st.warning(
+        f"The model is unsure: its best guess is **{label}** at only {confidence:.0%}. The clip may show "
+        f"an action outside the {len(model.spec.classes)} it knows."
+    )
 else:
     st.success(f"Overall: **{label}** ({confidence:.0%})")
+
+segments = timeline.segments(smoothing)
 st.plotly_chart(timeline_figure(timeline, smoothing), width="stretch")
-left, right = st.columns([2, 1])
-left.dataframe([s.to_dict() for s in timeline.segments(smoothing)], width="stretch")
-right.plotly_chart(top_k_figure(timeline.top_k(top_k), timeline.classes), width="stretch")
-st.download_button("Timeline CSV", timeline.to_csv(), file_name="timeline.csv", mime="text/csv")
-st.caption(f"Model: {model.name} ({model.spec.architecture}, {model.source})")
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Segments")
+    picked = st.dataframe(
+        [s.to_dict() for s in segments], width="stretch", on_select="rerun", selection_mode="single-row",
+        key="segment_table",
+    )  # fmt: skip
+    rows = picked.selection.rows if picked else []
+    start_s = segments[rows[0]].start_s if rows else 0.0
+    try:
+        st.video(playable_video(digest, data, suffix), start_time=int(start_s))
+    except ActionLabError as error:
+        st.warning(str(error))
+with right:
+    st.subheader(f"Top {top_k}")
+    st.plotly_chart(top_k_figure(timeline.top_k(top_k), timeline.classes), width="stretch")
+
+st.subheader("Downloads")
+csv_col, json_col, video_col = st.columns(3)
+stem = Path(upload.name).stem
+csv_col.download_button("Timeline (CSV)", timeline.to_csv(), f"{stem}.timeline.csv", "text/csv")
+json_col.download_button(
+    "Full result (JSON)",
+    json.dumps(timeline.to_dict(smoothing), indent=2),
+    f"{stem}.json",
+    "application/json",
+)
+if video_col.button("Make annotated video"):
+    try:
+        video = annotated_video(digest, data, suffix, model_ref, hop_s, smoothing, timeline)
+        video_col.download_button("Annotated video (MP4)", video, f"{stem}.annotated.mp4", "video/mp4")
+    except ActionLabError as error:
+        video_col.error(str(error))
+st.caption(f"Model: {model.name} ({model.spec.architecture}) from {model.source}")

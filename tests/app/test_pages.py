@@ -10,7 +10,7 @@ APP = str(PROJECT_ROOT / "streamlit_app.py")
 
 
 def open_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=180)
     app.run()
     if page:
         app.switch_page(page)
@@ -19,9 +19,17 @@ def open_page(page: str | None = None) -> AppTest:
     return app
 
 
-def test_home_page_leads_to_analyze():
-    app = open_page()
-    assert "Action Recognition Lab" in app.title[0].value
+def upload(app: AppTest, path) -> AppTest:
+    app.file_uploader[0].upload(path.name, path.read_bytes(), "video/x-msvideo")
+    app.run()
+    assert not app.exception
+    return app
+
+
+@pytest.mark.parametrize("page", [None, "pages/analyze.py", "pages/model.py"])
+def test_every_page_runs(page):
+    app = open_page(page)
+    assert app.title
 
 
 def test_analyze_page_waits_for_an_upload():
@@ -29,25 +37,51 @@ def test_analyze_page_waits_for_an_upload():
     assert app.info and "Upload a clip" in app.info[0].value
 
 
-def test_uploading_a_real_clip_gives_a_timeline():
-    app = open_page("pages/analyze.py")
-    app.file_uploader[0].upload(SURFING.name, SURFING.read_bytes(), "video/x-msvideo")
-    app.run()
-    assert not app.exception
+def test_uploading_a_real_clip_gives_timeline_table_video_and_downloads():
+    app = upload(open_page("pages/analyze.py"), SURFING)
     assert not app.error
     assert "Surfing" in app.success[0].value
-    assert app.get("plotly_chart")
+    assert len(app.get("plotly_chart")) == 2  # timeline and top-k
     assert app.dataframe
-    assert app.get("download_button")
-
-
-@pytest.mark.parametrize(("name", "content"), [("notes.mp4", b"not a video at all\n" * 30)])
-def test_a_non_video_upload_shows_an_error_and_the_page_stays_usable(name, content):
-    app = open_page("pages/analyze.py")
-    app.file_uploader[0].upload(name, content, "video/mp4")
-    app.run()
+    assert app.get("video")
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels == ["Timeline (CSV)", "Full result (JSON)"]
+    app.button[0].click().run()  # make the annotated video
     assert not app.exception
-    assert "could not be opened as a video" in app.error[0].value
-    app.file_uploader[0].upload(SURFING.name, SURFING.read_bytes(), "video/x-msvideo")
-    app.run()
+    assert "Annotated video (MP4)" in [b.proto.label for b in app.get("download_button")]
+
+
+def test_changing_a_display_option_does_not_rerun_the_model(monkeypatch):
+    app = upload(open_page("pages/analyze.py"), SURFING)
+    import core.analysis
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the model ran again")
+
+    monkeypatch.setattr(core.analysis, "analyze", fail)
+    app.slider[1].set_value(5).run()  # smoothing is a display option
     assert not app.exception and "Surfing" in app.success[0].value
+
+
+def test_a_non_video_upload_shows_an_error_and_the_page_stays_usable(tmp_path):
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("not a video at all\n" * 30)
+    app = upload(open_page("pages/analyze.py"), bogus)
+    assert "could not be opened as a video" in app.error[0].value
+    app = upload(app, SURFING)
+    assert not app.error and "Surfing" in app.success[0].value
+
+
+def test_model_page_shows_metrics_and_curves():
+    app = open_page("pages/model.py")
+    values = {m.label: m.value for m in app.metric}
+    assert values["Validation clip accuracy"] == "91.7%"
+    assert values["Parameters"] == "136,494"
+    assert len(app.get("plotly_chart")) == 3  # confusion, per-class, training curves
+
+
+def test_model_picker_switches_to_the_convlstm():
+    app = open_page("pages/model.py")
+    app.sidebar.selectbox[0].select(str(PROJECT_ROOT / "models" / "convlstm-ucf101-6")).run()
+    assert not app.exception
+    assert "convlstm" in app.markdown[0].value

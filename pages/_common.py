@@ -1,0 +1,44 @@
+"""UI pieces shared by pages: the cached model loader and the sidebar model picker."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import bundle as bundles
+from core.config import MODELS_DIR, Settings
+from core.errors import ActionLabError
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_bundle(ref: str):
+    """One loaded copy per model per process, shared by every session."""
+    return bundles.load(ref)
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def model_picker() -> str:
+    """Sidebar choice among the bundled models; returns the chosen bundle's folder."""
+    default = settings().default_model
+    choices = [str(p) for p in bundles.bundled(MODELS_DIR)]
+    if default not in choices:
+        choices.insert(0, default)
+    if st.session_state.get("model_ref") not in choices:
+        st.session_state["model_ref"] = default
+    return st.sidebar.selectbox(
+        "Model",
+        choices,
+        key="model_ref",
+        format_func=lambda ref: Path(ref).name + (" (default)" if ref == default else ""),
+    )
+
+
+def current_bundle():
+    """The picked bundle, or None after showing why it cannot be loaded."""
+    try:
+        return load_bundle(model_picker())
+    except ActionLabError as error:
+        st.error(str(error))
+        return None

@@ -1,0 +1,34 @@
+import cv2
+import numpy as np
+
+from core.analysis import analyze
+from core.media import annotated_copy, browser_copy, fourcc, plays_in_browsers
+from core.video import probe
+from tests.conftest import SURFING, UCF6
+
+
+def test_xvid_avi_is_reencoded_to_h264_mp4(tmp_path):
+    assert not plays_in_browsers(SURFING)
+    copy = browser_copy(SURFING, tmp_path)
+    assert copy.suffix == ".mp4" and fourcc(copy) in {"avc1", "h264"}
+    original, playable = probe(SURFING), probe(copy)
+    assert (playable.width, playable.height) == (original.width, original.height)
+    assert abs(playable.frame_count - original.frame_count) <= 1
+
+
+def test_h264_mp4_is_used_as_it_is(tmp_path):
+    clip = UCF6 / "Surfing" / "v_Surfing_g10_c02.mp4"
+    assert plays_in_browsers(clip)
+    assert browser_copy(clip, tmp_path) == clip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_annotated_copy_draws_the_label(default_bundle, tmp_path):
+    timeline = analyze(SURFING, default_bundle)
+    annotated = annotated_copy(SURFING, timeline, tmp_path)
+    assert fourcc(annotated) in {"avc1", "h264"}
+    plain_frame = cv2.VideoCapture(str(browser_copy(SURFING, tmp_path))).read()[1]
+    drawn_frame = cv2.VideoCapture(str(annotated)).read()[1]
+    corner = (slice(6, 30), slice(6, 120))
+    assert np.abs(drawn_frame[corner].astype(int) - plain_frame[corner].astype(int)).mean() > 20
+    assert probe(annotated).frame_count == probe(SURFING).frame_count
