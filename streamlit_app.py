@@ -6,10 +6,10 @@ st.set_page_config(page_title="Action Recognition Lab", page_icon="🎬", layout
 
 navigation = st.navigation(
     {
-        "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+        "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Use": [
-            st.Page("pages/analyze.py", title="Analyze a video", icon="🎞️"),
-            st.Page("pages/model.py", title="Model", icon="🧠"),
+            st.Page("pages/analyze.py", title="Analyze a video", icon=":material/movie:"),
+            st.Page("pages/model.py", title="Model", icon=":material/neurology:"),
         ],
     }
 )

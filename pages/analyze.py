@@ -44,7 +44,7 @@ def annotated_video(
         return annotated_copy(_upload_path(folder, suffix, _data), _timeline, folder, smoothing).read_bytes()
 
 
-st.title("🎞️ Analyze a video")
+st.title("Analyze a video")
 model = current_bundle()
 if model is None:
     st.stop()

@@ -3,7 +3,7 @@ import streamlit as st
 from core.charts import confusion_figure, per_class_figure, training_figure
 from pages._common import current_bundle
 
-st.title("🧠 Model")
+st.title("Model")
 model = current_bundle()
 if model is None:
     st.stop()
