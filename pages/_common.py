@@ -1,5 +1,6 @@
 """UI pieces shared by pages: the cached model loader and the sidebar model picker."""
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -16,6 +17,14 @@ def load_bundle(ref: str):
 
 
 def settings() -> Settings:
+    """Settings from ``ARL_*`` environment variables; on a host without a shell (Streamlit
+    Community Cloud) the same keys may come from ``st.secrets``, environment first."""
+    try:
+        secrets = {key: str(value) for key, value in st.secrets.items() if key.startswith("ARL_")}
+    except FileNotFoundError:  # no secrets.toml: nothing to add
+        secrets = {}
+    for key, value in secrets.items():
+        os.environ.setdefault(key, value)
     return Settings.from_env()
 
 

@@ -85,3 +85,21 @@ def test_model_picker_switches_to_the_convlstm():
     app.sidebar.selectbox[0].select(str(PROJECT_ROOT / "models" / "convlstm-ucf101-6")).run()
     assert not app.exception
     assert "convlstm" in app.markdown[0].value
+
+
+def test_low_confidence_says_unsure_and_settings_come_from_secrets(monkeypatch):
+    monkeypatch.delenv("ARL_UNCERTAIN_BELOW", raising=False)
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.secrets["ARL_UNCERTAIN_BELOW"] = "0.99"  # above the model's 96% on this clip
+    app.run()
+    app.switch_page("pages/analyze.py").run()
+    upload(app, SURFING)
+    assert not app.success
+    assert "unsure" in app.warning[0].value and "Surfing" in app.warning[0].value
+
+
+def test_empty_upload_is_refused(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    app = upload(open_page("pages/analyze.py"), empty)
+    assert "empty" in app.error[0].value
