@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,12 @@ MODELS_DIR = PROJECT_ROOT / "models"
 DEFAULT_BUNDLE = MODELS_DIR / "lrcn-ucf101-6"
 
 
-def _env_float(name: str, default: float, low: float, high: float) -> float:
-    raw = os.environ.get(name, "").strip()
+def _lookup(name: str, fallback: Mapping[str, str]) -> str:
+    return os.environ.get(name, fallback.get(name, "")).strip()
+
+
+def _env_float(name: str, default: float, low: float, high: float, fallback: Mapping[str, str]) -> float:
+    raw = _lookup(name, fallback)
     if not raw:
         return default
     try:
@@ -36,10 +41,12 @@ class Settings:
     uncertain_below: float = 0.5
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, fallback: Mapping[str, str] | None = None) -> Settings:
+        """From the environment; ``fallback`` (e.g. Streamlit secrets) fills what it lacks."""
+        fallback = fallback or {}
         defaults = cls()
         return cls(
-            default_model=os.environ.get("ARL_DEFAULT_MODEL", defaults.default_model),
-            hop_s=_env_float("ARL_HOP_S", defaults.hop_s, 0.05, 60.0),
-            uncertain_below=_env_float("ARL_UNCERTAIN_BELOW", defaults.uncertain_below, 0.0, 1.0),
+            default_model=_lookup("ARL_DEFAULT_MODEL", fallback) or defaults.default_model,
+            hop_s=_env_float("ARL_HOP_S", defaults.hop_s, 0.05, 60.0, fallback),
+            uncertain_below=_env_float("ARL_UNCERTAIN_BELOW", defaults.uncertain_below, 0.0, 1.0, fallback),
         )

@@ -1,6 +1,5 @@
 """UI pieces shared by pages: the cached model loader and the sidebar model picker."""
 
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -23,9 +22,7 @@ def settings() -> Settings:
         secrets = {key: str(value) for key, value in st.secrets.items() if key.startswith("ARL_")}
     except FileNotFoundError:  # no secrets.toml: nothing to add
         secrets = {}
-    for key, value in secrets.items():
-        os.environ.setdefault(key, value)
-    return Settings.from_env()
+    return Settings.from_env(fallback=secrets)
 
 
 def model_picker() -> str:

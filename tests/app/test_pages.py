@@ -1,5 +1,7 @@
 """The app as Streamlit runs it, without a browser (AppTest)."""
 
+import os
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -96,6 +98,7 @@ def test_low_confidence_says_unsure_and_settings_come_from_secrets(monkeypatch):
     upload(app, SURFING)
     assert not app.success
     assert "unsure" in app.warning[0].value and "Surfing" in app.warning[0].value
+    assert "ARL_UNCERTAIN_BELOW" not in os.environ  # secrets are read, not copied into the process
 
 
 def test_empty_upload_is_refused(tmp_path):
