@@ -186,21 +186,32 @@ def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ..
     return tuple(notes)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
 def analyze(
     video: str | Path,
     bundle: ModelBundle,
     hop_s: float | None = None,
     progress: Progress | None = None,
     share_frame_features: bool = True,
+    max_duration_s: float | None = None,
 ) -> Timeline:
     """Classify every window of ``video``; ``progress(fraction, stage)`` is called along the way.
 
     ``share_frame_features=False`` forces the whole-model path even for split models; it exists
     so that tests and the benchmark can check the shortcut against the plain computation.
+    A video longer than ``max_duration_s`` is refused before any frame is decoded.
     """
     if progress:
         progress(0.0, "reading video")
     info = probe(video)
+    if max_duration_s is not None and info.duration_s > max_duration_s:
+        raise VideoError(
+            f"{Path(video).name} is {_duration(info.duration_s)} long; this app analyses videos of up to "
+            f"{_duration(max_duration_s)}. Trim it and try again."
+        )
     spec = bundle.spec
     hop = hop_frames(bundle, hop_s)
     size = (spec.image_size[1], spec.image_size[0])

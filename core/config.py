@@ -13,6 +13,17 @@ from core.errors import ActionLabError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
 DEFAULT_BUNDLE = MODELS_DIR / "lrcn-ucf101-6"
+# Sample clips for the app: shipped ones first, else the shared data folder beside a checkout.
+SAMPLE_DIRS = (PROJECT_ROOT / "assets" / "samples", PROJECT_ROOT.parent / "shared" / "data" / "samples")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def sample_clips() -> list[Path]:
+    """Video files in the first sample folder that exists (none on a bare deployment)."""
+    for folder in SAMPLE_DIRS:
+        if folder.is_dir():
+            return sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    return []
 
 
 def _lookup(name: str, fallback: Mapping[str, str]) -> str:
@@ -39,6 +50,7 @@ class Settings:
     default_model: str = str(DEFAULT_BUNDLE)
     hop_s: float = 0.5
     uncertain_below: float = 0.5
+    max_duration_s: float = 600.0  # longer uploads are refused before decoding
 
     @classmethod
     def from_env(cls, fallback: Mapping[str, str] | None = None) -> Settings:
@@ -49,4 +61,5 @@ class Settings:
             default_model=_lookup("ARL_DEFAULT_MODEL", fallback) or defaults.default_model,
             hop_s=_env_float("ARL_HOP_S", defaults.hop_s, 0.05, 60.0, fallback),
             uncertain_below=_env_float("ARL_UNCERTAIN_BELOW", defaults.uncertain_below, 0.0, 1.0, fallback),
+            max_duration_s=_env_float("ARL_MAX_DURATION_S", defaults.max_duration_s, 1.0, 86400.0, fallback),
         )

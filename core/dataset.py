@@ -16,11 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.config import VIDEO_SUFFIXES
 from core.errors import DatasetError
 from core.video import read_frames
 from core.windows import cut_windows, window_indices, window_starts
 
-VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm"}
 DEFAULT_VAL_GROUPS = (8, 9, 10, 11)
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.analysis import analyze
 from core.charts import timeline_figure, top_k_figure
+from core.config import VIDEO_SUFFIXES, sample_clips
 from core.errors import ActionLabError
 from core.media import annotated_copy, browser_copy
 from pages._common import current_bundle, load_bundle, settings
@@ -19,14 +20,18 @@ def _upload_path(folder: str, suffix: str, data: bytes) -> Path:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float):
+def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, max_duration_s: float):
     """Cached by file hash, model and hop: changing display options never re-runs the model.
     The progress bar is created in here so that a cache hit replays it, finished."""
     bar = st.progress(0.0, text="reading video")
     with tempfile.TemporaryDirectory(prefix="arl-upload-") as folder:
         path = _upload_path(folder, suffix, _data)
         return analyze(
-            path, load_bundle(model_ref), hop_s=hop_s, progress=lambda f, stage: bar.progress(f, text=stage)
+            path,
+            load_bundle(model_ref),
+            hop_s=hop_s,
+            progress=lambda f, stage: bar.progress(f, text=stage),
+            max_duration_s=max_duration_s,
         )
 
 
@@ -54,23 +59,32 @@ with st.expander("Settings"):
     smoothing = st.slider("Smoothing (windows)", 1, 9, 3, 2, help="Windows averaged before segmenting.")
     top_k = st.slider("Top-k", 1, len(model.spec.classes), 3)
 
-upload = st.file_uploader("Video file", type=["mp4", "avi", "mov", "mkv", "webm"])
+upload = st.file_uploader("Video file", type=[s.lstrip(".") for s in VIDEO_SUFFIXES])
+samples = sample_clips()
+sample = None
+if samples:
+    sample = st.selectbox(
+        "…or try a sample clip", [None, *samples], format_func=lambda p: "(none)" if p is None else p.name
+    )
 st.caption(f"The model knows {len(model.spec.classes)} actions: {', '.join(model.spec.classes)}.")
-if upload is None:
+if upload is not None:
+    name, data = upload.name, upload.getvalue()
+elif sample is not None:
+    name, data = sample.name, sample.read_bytes()
+else:
     st.info("Upload a clip to get a timeline of actions.")
     st.stop()
 
-data = upload.getvalue()
 if not data:
     st.error("The uploaded file is empty (0 bytes).")
     st.stop()
-suffix = Path(upload.name).suffix.lower()
+suffix = Path(name).suffix.lower()
 digest = hashlib.sha256(data).hexdigest()
 model_ref = st.session_state["model_ref"]
 
 try:
     with st.status("Analysing…", expanded=False) as status:
-        timeline = run_analysis(digest, data, suffix, model_ref, hop_s)
+        timeline = run_analysis(digest, data, suffix, model_ref, hop_s, config.max_duration_s)
         status.update(label="Analysis done", state="complete")
 except ActionLabError as error:
     st.error(str(error))
@@ -108,7 +122,7 @@ with right:
 
 st.subheader("Downloads")
 csv_col, json_col, video_col = st.columns(3)
-stem = Path(upload.name).stem
+stem = Path(name).stem
 csv_col.download_button("Timeline (CSV)", timeline.to_csv(), f"{stem}.timeline.csv", "text/csv")
 json_col.download_button(
     "Full result (JSON)",

@@ -72,3 +72,12 @@ def test_whole_model_path_handles_short_and_odd_lengths(default_bundle, tmp_path
     assert min(counts) < 20  # shorter than one window: padded
     assert any(c > 20 and (c - 20) % 3 == 0 for c in counts)  # last window on the hop grid
     assert any(c > 20 and (c - 20) % 3 for c in counts)  # an extra window flush with the end
+
+
+def test_too_long_video_is_refused_before_decoding(default_bundle, monkeypatch):
+    import core.analysis
+    from core.errors import VideoError
+
+    monkeypatch.setattr(core.analysis, "iter_frames", lambda *a: pytest.fail("decoded anyway"))
+    with pytest.raises(VideoError, match=r"9.6 s long; .* up to 6.0 s"):
+        analyze(SURFING, default_bundle, max_duration_s=6)

@@ -106,3 +106,16 @@ def test_empty_upload_is_refused(tmp_path):
     empty.touch()
     app = upload(open_page("pages/analyze.py"), empty)
     assert "empty" in app.error[0].value
+
+
+def test_a_sample_clip_is_one_choice_away():
+    app = open_page("pages/analyze.py")
+    samples = app.main.selectbox[0]
+    samples.select_index(samples.options.index("v_Archery_g08_c01.avi")).run()
+    assert not app.exception and "Archery" in app.success[0].value
+
+
+def test_too_long_clip_is_refused_with_the_limit(monkeypatch):
+    monkeypatch.setenv("ARL_MAX_DURATION_S", "5")
+    app = upload(open_page("pages/analyze.py"), SURFING)
+    assert "9.6 s long" in app.error[0].value and "up to 5.0 s" in app.error[0].value
