@@ -72,6 +72,17 @@ class Timeline:
             segments.append(Segment(float(start), float(end), self.classes[label], confidence))
         return segments
 
+    def spread_windows(self, count: int = 8) -> list[tuple[float, str, float]]:
+        """(centre time, top label, its probability) of up to ``count`` windows spread evenly
+        over the video: what a strip of sampled frames shows."""
+        picks = np.unique(np.linspace(0, len(self.starts_s) - 1, num=min(count, len(self.starts_s))).round())
+        result = []
+        for window in picks.astype(int):
+            best = int(self.probabilities[window].argmax())
+            centre = float(self.starts_s[window] + self.ends_s[window]) / 2
+            result.append((round(centre, 3), self.classes[best], float(self.probabilities[window, best])))
+        return result
+
     def mean_probabilities(self) -> np.ndarray:
         return self.probabilities.mean(axis=0)
 

@@ -169,3 +169,33 @@ def read_frames(path: str | Path, target_fps: float, size: tuple[int, int]) -> n
     if not frames:
         raise VideoError(f"{Path(path).name} contains no decodable video frames.")
     return np.stack(frames)
+
+
+def frames_at(path: str | Path, times_s: list[float], width: int) -> list[np.ndarray]:
+    """RGB frames nearest ``times_s``, scaled to ``width``, decoded in one forward pass
+    (seeking is unreliable in many AVI files); for thumbnails."""
+    info = probe(path)
+    last = info.frame_count - 1 if info.frame_count else None
+    indices = [int(round(t * info.fps)) for t in times_s]
+    if last is not None:
+        indices = [min(i, last) for i in indices]
+    height = max(1, int(round(width * info.height / info.width)))
+    found: dict[int, np.ndarray] = {}
+    capture = _open(Path(path))
+    try:
+        wanted = set(indices)
+        position = 0
+        while len(found) < len(wanted) and capture.grab():
+            if position in wanted:
+                ok, frame = capture.retrieve()
+                if not ok:
+                    break
+                small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+                found[position] = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+            position += 1
+    finally:
+        capture.release()
+    if not found:
+        raise VideoError(f"{Path(path).name} contains no decodable video frames.")
+    fallback = found[max(found)]
+    return [found.get(i, fallback) for i in indices]

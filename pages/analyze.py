@@ -10,6 +10,7 @@ from core.charts import timeline_figure, top_k_figure
 from core.config import VIDEO_SUFFIXES, sample_clips
 from core.errors import ActionLabError
 from core.media import annotated_copy, browser_copy
+from core.video import frames_at
 from pages._common import current_bundle, load_bundle, settings
 
 
@@ -39,6 +40,12 @@ def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: 
 def playable_video(digest: str, _data: bytes, suffix: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="arl-play-") as folder:
         return browser_copy(_upload_path(folder, suffix, _data), folder).read_bytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def frame_strip(digest: str, _data: bytes, suffix: str, times_s: tuple[float, ...]) -> list:
+    with tempfile.TemporaryDirectory(prefix="arl-strip-") as folder:
+        return frames_at(_upload_path(folder, suffix, _data), list(times_s), width=160)
 
 
 @st.cache_data(show_spinner="Drawing labels on every frame…", max_entries=8)
@@ -119,6 +126,17 @@ with left:
 with right:
     st.subheader(f"Top {top_k}")
     st.plotly_chart(top_k_figure(timeline.top_k(top_k), timeline.classes), width="stretch")
+
+st.subheader("Sampled frames")
+strip = timeline.spread_windows(8)
+try:
+    thumbnails = frame_strip(digest, data, suffix, tuple(time_s for time_s, _, _ in strip))
+    for column, thumbnail, (time_s, label, probability) in zip(
+        st.columns(len(strip)), thumbnails, strip, strict=True
+    ):
+        column.image(thumbnail, caption=f"{time_s:.1f} s · {label} {probability:.0%}")
+except ActionLabError as error:
+    st.warning(str(error))
 
 st.subheader("Downloads")
 csv_col, json_col, video_col = st.columns(3)

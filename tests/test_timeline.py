@@ -47,3 +47,12 @@ def test_csv_and_dict_exports_agree():
     assert rows[3]["top_label"] == "C"
     assert float(rows[3]["C"]) == data["windows"][3]["probabilities"]["C"]
     assert set(data) >= {"video", "model", "windows", "segments", "top"}
+
+
+def test_spread_windows_cover_start_to_end():
+    line = timeline([0] * 10 + [1] * 10)
+    strip = line.spread_windows(4)
+    assert len(strip) == 4
+    assert strip[0][1] == "A" and strip[-1][1] == "B"
+    assert strip[0][0] == 1.5 and strip[-1][0] == 11.0  # window centres
+    assert len(timeline([2]).spread_windows(8)) == 1

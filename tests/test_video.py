@@ -4,7 +4,7 @@ import pytest
 
 from core import video
 from core.errors import VideoError
-from core.video import FALLBACK_FPS, iter_frames, probe, read_frames
+from core.video import FALLBACK_FPS, frames_at, iter_frames, probe, read_frames
 from tests.conftest import ARCHERY, UCF6, moving_square, write_video
 
 
@@ -124,3 +124,12 @@ def test_missing_path_and_folder(tmp_path):
         probe(tmp_path / "nope.mp4")
     with pytest.raises(VideoError, match="folder"):
         probe(tmp_path)
+
+
+def test_frames_at_picks_the_frames_nearest_the_times(tmp_path):
+    path = write_video(tmp_path / "clip.avi", moving_square(50, size=(96, 72)), fps=25.0, fourcc="MJPG")
+    frames = frames_at(path, [0.0, 1.0, 1.96, 30.0], width=48)
+    assert [f.shape for f in frames] == [(36, 48, 3)] * 4
+    grey = [int(f[0, 0].mean()) for f in frames]  # the background brightness encodes the frame index
+    assert grey[0] == pytest.approx(0, abs=3) and grey[1] == pytest.approx(25 * 7, abs=3)
+    assert grey[2] == grey[3] == pytest.approx((49 * 7) % 255, abs=3)  # past the end: the last frame

@@ -46,6 +46,8 @@ def test_uploading_a_real_clip_gives_timeline_table_video_and_downloads():
     assert len(app.get("plotly_chart")) == 2  # timeline and top-k
     assert app.dataframe
     assert app.get("video")
+    strip = app.get("image")
+    assert len(strip) == 8 and "Surfing" in str(strip[0].proto)
     labels = [b.proto.label for b in app.get("download_button")]
     assert labels == ["Timeline (CSV)", "Full result (JSON)"]
     app.button[0].click().run()  # make the annotated video
