@@ -59,7 +59,7 @@ def app_url():
 def page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1600})
+        context = browser.new_context(viewport={"width": 1280, "height": 2600})
         yield context.new_page()
         browser.close()
 
