@@ -91,6 +91,14 @@ def test_upload_a_clip_and_get_a_playable_timeline(app_url, page):
     assert video.evaluate("v => v.error") is None
     assert video.evaluate("v => v.duration") == pytest.approx(9.6, abs=0.5)
 
+    strip = page.get_by_test_id("stImage")
+    strip.last.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('[data-testid=stImage] img')];"
+        " return imgs.length >= 8 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
+        timeout=30_000,
+    )
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "analyze.png"), full_page=True)
     assert console_errors == []
