@@ -1,6 +1,7 @@
 import hashlib
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -92,6 +93,8 @@ model_ref = st.session_state["model_ref"]
 try:
     with st.status("Analysing…", expanded=False) as status:
         timeline = run_analysis(digest, data, suffix, model_ref, hop_s, config.max_duration_s)
+        # exports name the user's file, not the temporary copy that was analysed
+        timeline = replace(timeline, video=replace(timeline.video, path=name))
         status.update(label="Analysis done", state="complete")
 except ActionLabError as error:
     st.error(str(error))
