@@ -6,13 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_shared import current_bundle, load_bundle, settings
 from core.analysis import analyze
 from core.charts import timeline_figure, top_k_figure
 from core.config import VIDEO_SUFFIXES, sample_clips
 from core.errors import ActionLabError
 from core.media import annotated_copy, browser_copy
 from core.video import frames_at
-from pages._common import current_bundle, load_bundle, settings
 
 
 def _upload_path(folder: str, suffix: str, data: bytes) -> Path:

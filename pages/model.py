@@ -1,7 +1,7 @@
 import streamlit as st
 
+from app_shared import current_bundle
 from core.charts import confusion_figure, per_class_figure, training_figure
-from pages._common import current_bundle
 
 st.title("Model")
 model = current_bundle()

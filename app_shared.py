@@ -1,4 +1,5 @@
-"""UI pieces shared by pages: the cached model loader and the sidebar model picker."""
+"""UI pieces shared by the pages (kept out of pages/, which holds one file per page): the cached
+model loader, settings with Streamlit secrets, and the sidebar model picker."""
 
 from pathlib import Path
 
