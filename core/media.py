@@ -15,7 +15,7 @@ import numpy as np
 
 from core.errors import VideoError
 from core.timeline import Timeline
-from core.video import VideoInfo, probe
+from core.video import VideoInfo, open_capture, probe
 
 _H264_FOURCCS = {"avc1", "h264", "x264"}
 
@@ -48,7 +48,7 @@ def _encoder(out: Path, width: int, height: int, fps: float) -> subprocess.Popen
 
 def _write_frames(source: Path, info: VideoInfo, out: Path, draw=None) -> Path:
     """Decode ``source`` and encode every frame (after ``draw(frame, time_s)``) to H.264."""
-    capture = cv2.VideoCapture(str(source), cv2.CAP_FFMPEG)
+    capture = open_capture(source)
     encoder = _encoder(out, info.width, info.height, info.fps)
     index = 0
     try:

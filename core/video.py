@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,7 +63,7 @@ def _check_path(path: Path) -> None:
         raise VideoError(f"{path.name} is empty (0 bytes).")
 
 
-def _open(path: Path) -> cv2.VideoCapture:
+def open_capture(path: Path) -> cv2.VideoCapture:
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not capture.isOpened():
         capture.release()
@@ -95,7 +97,7 @@ def probe(path: str | Path) -> VideoInfo:
     """Read a video's metadata and make sure at least its first frame decodes."""
     path = Path(path)
     _check_path(path)
-    capture = _open(path)
+    capture = open_capture(path)
     try:
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -141,7 +143,7 @@ def iter_frames(
     close to the container's raw decode speed. Stops at the first unreadable frame.
     """
     info = info or probe(path)
-    capture = _open(Path(path))
+    capture = open_capture(Path(path))
     try:
         wanted = sample_times(info.fps, target_fps)
         next_index, next_time = next(wanted)
@@ -181,7 +183,7 @@ def frames_at(path: str | Path, times_s: list[float], width: int) -> list[np.nda
         indices = [min(i, last) for i in indices]
     height = max(1, int(round(width * info.height / info.width)))
     found: dict[int, np.ndarray] = {}
-    capture = _open(Path(path))
+    capture = open_capture(Path(path))
     try:
         wanted = set(indices)
         position = 0
@@ -199,3 +201,13 @@ def frames_at(path: str | Path, times_s: list[float], width: int) -> list[np.nda
         raise VideoError(f"{Path(path).name} contains no decodable video frames.")
     fallback = found[max(found)]
     return [found.get(i, fallback) for i in indices]
+
+
+@contextmanager
+def staged(data: bytes, suffix: str) -> Iterator[Path]:
+    """``data`` (an upload) as a file in its own temporary folder, removed afterwards with
+    anything else written next to it (re-encodes, annotated copies)."""
+    with tempfile.TemporaryDirectory(prefix="arl-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        yield path

@@ -1,6 +1,5 @@
 import hashlib
 import json
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,13 +11,7 @@ from core.charts import timeline_figure, top_k_figure
 from core.config import VIDEO_SUFFIXES, sample_clips
 from core.errors import ActionLabError
 from core.media import annotated_copy, browser_copy
-from core.video import frames_at
-
-
-def _upload_path(folder: str, suffix: str, data: bytes) -> Path:
-    path = Path(folder) / f"upload{suffix}"
-    path.write_bytes(data)
-    return path
+from core.video import frames_at, staged
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -26,8 +19,7 @@ def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: 
     """Cached by file hash, model and hop: changing display options never re-runs the model.
     The progress bar is created in here so that a cache hit replays it, finished."""
     bar = st.progress(0.0, text="reading video")
-    with tempfile.TemporaryDirectory(prefix="arl-upload-") as folder:
-        path = _upload_path(folder, suffix, _data)
+    with staged(_data, suffix) as path:
         return analyze(
             path,
             load_bundle(model_ref),
@@ -39,22 +31,22 @@ def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: 
 
 @st.cache_data(show_spinner="Preparing the video for the browser…", max_entries=16)
 def playable_video(digest: str, _data: bytes, suffix: str) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="arl-play-") as folder:
-        return browser_copy(_upload_path(folder, suffix, _data), folder).read_bytes()
+    with staged(_data, suffix) as path:
+        return browser_copy(path, path.parent).read_bytes()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def frame_strip(digest: str, _data: bytes, suffix: str, times_s: tuple[float, ...]) -> list:
-    with tempfile.TemporaryDirectory(prefix="arl-strip-") as folder:
-        return frames_at(_upload_path(folder, suffix, _data), list(times_s), width=160)
+    with staged(_data, suffix) as path:
+        return frames_at(path, list(times_s), width=160)
 
 
 @st.cache_data(show_spinner="Drawing labels on every frame…", max_entries=8)
 def annotated_video(
     digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, smoothing: int, _timeline
 ):
-    with tempfile.TemporaryDirectory(prefix="arl-annotate-") as folder:
-        return annotated_copy(_upload_path(folder, suffix, _data), _timeline, folder, smoothing).read_bytes()
+    with staged(_data, suffix) as path:
+        return annotated_copy(path, _timeline, path.parent, smoothing).read_bytes()
 
 
 st.title("Analyze a video")

@@ -4,7 +4,7 @@ import pytest
 
 from core import video
 from core.errors import VideoError
-from core.video import FALLBACK_FPS, frames_at, iter_frames, probe, read_frames
+from core.video import FALLBACK_FPS, frames_at, iter_frames, probe, read_frames, staged
 from tests.conftest import ARCHERY, UCF6, moving_square, write_video
 
 
@@ -133,3 +133,11 @@ def test_frames_at_picks_the_frames_nearest_the_times(tmp_path):
     grey = [int(f[0, 0].mean()) for f in frames]  # the background brightness encodes the frame index
     assert grey[0] == pytest.approx(0, abs=3) and grey[1] == pytest.approx(25 * 7, abs=3)
     assert grey[2] == grey[3] == pytest.approx((49 * 7) % 255, abs=3)  # past the end: the last frame
+
+
+def test_staged_bytes_are_removed_with_what_was_written_beside_them():
+    with staged(b"data", ".mp4") as path:
+        assert path.read_bytes() == b"data"
+        (path.parent / "copy.mp4").write_bytes(b"x")
+        folder = path.parent
+    assert not folder.exists()
