@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.errors import ModelError
@@ -121,9 +121,20 @@ def _check_shapes(model, spec: BundleSpec) -> None:
         raise ModelError(f"The model predicts {outputs} classes, but config.json lists {len(spec.classes)}.")
 
 
-def load(ref: str | Path) -> ModelBundle:
-    """Load a bundle folder; the model is checked against its config before it is used."""
-    folder = Path(ref)
+def load(ref: str | Path, progress=None) -> ModelBundle:
+    """Load a bundle folder or a Hub bundle (``hf://owner/name@revision``, downloaded into the
+    Hub cache with ``progress(fraction, stage)`` reports); the model is checked against its
+    config before it is used."""
+    from core import hub
+
+    if hub.is_hub_ref(ref):
+        hub_ref = hub.HubRef.parse(str(ref))
+        folder = hub.fetch(hub_ref, progress)
+        return replace(_load_folder(folder), source=f"{hub_ref} (commit {folder.name[:12]})")
+    return _load_folder(Path(ref))
+
+
+def _load_folder(folder: Path) -> ModelBundle:
     if not folder.is_dir():
         raise ModelError(f"Model bundle not found: {folder} is not a folder.")
     config_path = folder / CONFIG_FILE

@@ -30,6 +30,15 @@ def _lookup(name: str, fallback: Mapping[str, str]) -> str:
     return os.environ.get(name, fallback.get(name, "")).strip()
 
 
+def _is_set(name: str, fallback: Mapping[str, str]) -> bool:
+    """An empty value counts as set: ``ARL_MODEL_REPO=`` switches the Hub off."""
+    return name in os.environ or name in fallback
+
+
+def _env_hosts(name: str, fallback: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(host.strip().lower() for host in _lookup(name, fallback).split(",") if host.strip())
+
+
 def _env_float(name: str, default: float, low: float, high: float, fallback: Mapping[str, str]) -> float:
     raw = _lookup(name, fallback)
     if not raw:
@@ -51,6 +60,20 @@ class Settings:
     hop_s: float = 0.5
     uncertain_below: float = 0.5
     max_duration_s: float = 600.0  # longer uploads are refused before decoding
+    # The Hub bundle tried first; the bundled default_model is the fall-back. The revision is a
+    # commit hash or a tag that `python -m core publish --tag` made: never a moving branch unless
+    # an operator writes one on purpose.
+    model_repo: str = "action-recognition-lab/lrcn-ucf101-6"
+    model_revision: str = "v1"
+    allowed_hosts: tuple[str, ...] = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be")
+    max_download_mb: float = 200.0
+
+    @property
+    def hub_default(self) -> str | None:
+        """The configured Hub reference (``hf://owner/name@revision``), or None when switched off."""
+        if not self.model_repo or self.model_repo.lower() == "none":
+            return None
+        return f"hf://{self.model_repo}@{self.model_revision}"
 
     @classmethod
     def from_env(cls, fallback: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +85,12 @@ class Settings:
             hop_s=_env_float("ARL_HOP_S", defaults.hop_s, 0.05, 60.0, fallback),
             uncertain_below=_env_float("ARL_UNCERTAIN_BELOW", defaults.uncertain_below, 0.0, 1.0, fallback),
             max_duration_s=_env_float("ARL_MAX_DURATION_S", defaults.max_duration_s, 1.0, 86400.0, fallback),
+            model_repo=_lookup("ARL_MODEL_REPO", fallback)
+            if _is_set("ARL_MODEL_REPO", fallback)
+            else defaults.model_repo,
+            model_revision=_lookup("ARL_MODEL_REVISION", fallback) or defaults.model_revision,
+            allowed_hosts=_env_hosts("ARL_ALLOWED_HOSTS", fallback) or defaults.allowed_hosts,
+            max_download_mb=_env_float(
+                "ARL_MAX_DOWNLOAD_MB", defaults.max_download_mb, 1.0, 100_000.0, fallback
+            ),
         )
