@@ -12,6 +12,10 @@ import math
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -62,14 +66,50 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load_bundle(ref: str | None):
-    from core import bundle
+    """The named bundle, or the default: the configured Hub bundle, else the bundled model
+    (saying why on stderr, so that ``--json`` output stays clean)."""
+    from core import bundle, hub
 
-    return bundle.load(ref or Settings.from_env().default_model)
+    if ref:
+        return bundle.load(ref, progress=_stderr_progress())
+    loaded = {}
+
+    def load(candidate: str):
+        loaded[candidate] = bundle.load(candidate, progress=_stderr_progress())
+        return loaded[candidate]
+
+    choice = hub.choose_default(Settings.from_env(), load)
+    if not choice.from_hub:
+        print(f"note: {choice.reason}", file=sys.stderr)
+    return loaded.get(choice.ref) or bundle.load(choice.ref)
+
+
+def _is_link(source: str) -> bool:
+    return "://" in source
+
+
+@contextmanager
+def _video_source(source: str) -> Iterator[str]:
+    """A local path as it is; a link downloaded (checked against ARL_ALLOWED_HOSTS) for the block."""
+    if not _is_link(source):
+        yield source
+        return
+    from core.youtube import fetched
+
+    settings = Settings.from_env()
+    with fetched(
+        source,
+        settings.allowed_hosts,
+        settings.max_duration_s,
+        int(settings.max_download_mb * 1e6),
+        progress=_stderr_progress(),
+    ) as video:
+        yield str(video.path)
 
 
 def _local_video(source: str) -> str:
-    if source.startswith(("http://", "https://")):
-        raise VideoError("This version analyses local files only: download the video and pass its path.")
+    if _is_link(source):
+        raise VideoError("bench takes a local file: download the video and pass its path.")
     return source
 
 
@@ -90,11 +130,16 @@ def cmd_analyze(args) -> int:
     from core.analysis import analyze
     from core.video import probe
 
-    source = _local_video(args.source)
-    probe(source)  # a bad file fails before the model is loaded
-    bundle = _load_bundle(args.model)
-    hop_s = args.hop if args.hop is not None else Settings.from_env().hop_s
-    timeline = analyze(source, bundle, hop_s=hop_s, progress=_stderr_progress())
+    settings = Settings.from_env()
+    with _video_source(args.source) as source:
+        probe(source)  # a bad file fails before the model is loaded
+        bundle = _load_bundle(args.model)
+        hop_s = args.hop if args.hop is not None else settings.hop_s
+        # a link is held to the public limit; a local file is the user's own business
+        limit = settings.max_duration_s if _is_link(args.source) else None
+        timeline = analyze(source, bundle, hop_s=hop_s, progress=_stderr_progress(), max_duration_s=limit)
+    if _is_link(args.source):
+        timeline = replace(timeline, video=replace(timeline.video, path=args.source))
     result = timeline.to_dict(smoothing=args.smoothing)
     if args.json:
         print(json.dumps(result))
@@ -156,6 +201,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    from core.hub import publish
+
+    published = publish(Path(args.folder), args.repo, private=args.private, tag=args.tag)
+    print(f"published {args.folder} to {published.url} (commit {published.commit})")
+    pin = args.tag or published.commit
+    print(f"load it with --model {published.ref}")
+    print(f"or make it the default: ARL_MODEL_REPO={args.repo} ARL_MODEL_REVISION={pin}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from core.bench import run_bench
 
@@ -179,8 +235,10 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     analyze = commands.add_parser("analyze", help="timeline of actions in a video")
-    analyze.add_argument("source", help="video file")
-    analyze.add_argument("--model", help="bundle folder (default: the bundled LRCN)")
+    analyze.add_argument("source", help="video file, or a link on an allowed host (ARL_ALLOWED_HOSTS)")
+    analyze.add_argument(
+        "--model", help="bundle folder or hf://owner/name@revision (default: the Hub bundle, else bundled)"
+    )
     analyze.add_argument("--hop", type=_positive(float), default=None, help="seconds between windows")
     analyze.add_argument("--smoothing", type=_positive(int), default=3, help="windows averaged for segments")
     analyze.add_argument("--json", action="store_true")
@@ -220,6 +278,13 @@ def parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--cache-dir", help="where decoded frames are cached")
     train.set_defaults(run=cmd_train)
+
+    publish = commands.add_parser("publish", help="upload a bundle to the Hugging Face Hub")
+    publish.add_argument("folder", help="bundle folder")
+    publish.add_argument("--repo", required=True, help="OWNER/NAME on the Hub")
+    publish.add_argument("--private", action="store_true", help="create the repo private")
+    publish.add_argument("--tag", help="also tag the upload (e.g. v1) so that it can be pinned by name")
+    publish.set_defaults(run=cmd_publish)
 
     bench = commands.add_parser("bench", help="throughput figures")
     bench.add_argument("video")

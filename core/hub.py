@@ -275,6 +275,8 @@ def publish(folder: Path, repo_id: str, private: bool = False, tag: str | None =
     except errors.HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else "no"
         raise ModelError(f"The Hub refused the upload to {repo_id} (HTTP {status}): {error}") from error
+    except ValueError as error:  # huggingface_hub's verdict on the card's metadata
+        raise ModelError(f"The Hub refused the model card of {folder}: {error}") from error
     except OSError as error:
         raise HubUnreachable(f"The Hub cannot be reached to publish {repo_id} ({error}).") from error
     return Published(repo_id, info.oid, f"{endpoint()}/{repo_id}")

@@ -9,19 +9,14 @@ cannot be read and reports how much of the file was usable.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-# FFmpeg and OpenCV log to stderr on every bad file; our own VideoError says it better.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
 from core.errors import VideoError
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -18,6 +21,7 @@ SAMPLES = SHARED / "samples"
 UCF6 = SHARED / "ucf101-6"
 ARCHERY = SAMPLES / "v_Archery_g08_c01.avi"
 SURFING = SAMPLES / "v_Surfing_g10_c02.avi"
+LINK_CLIP = UCF6 / "Surfing" / "v_Surfing_g10_c02.mp4"  # H.264 MP4, what a link usually serves
 
 
 def write_video(path: Path, frames, fps: float = 25.0, fourcc: str = "mp4v") -> Path:
@@ -68,3 +72,38 @@ def joined_video(tmp_path_factory) -> Path:
     """Archery then Surfing, both real UCF101 footage, in one file."""
     path = tmp_path_factory.mktemp("joined") / "archery_then_surfing.avi"
     return write_video(path, real_frames(ARCHERY) + real_frames(SURFING), fps=25.0, fourcc="MJPG")
+
+
+class _LoggingHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def send_head(self):
+        self.server.paths.append(self.path)
+        return super().send_head()
+
+
+def video_page(content_url: str, duration: str) -> str:
+    """A page that describes its video the schema.org way, which yt-dlp's generic extractor reads."""
+    return (
+        '<html><head><title>Clip</title><script type="application/ld+json">{"@context": "https://schema.org",'
+        f' "@type": "VideoObject", "name": "Clip", "duration": "{duration}", "contentUrl": "{content_url}"'
+        "}</script></head><body></body></html>"
+    )
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A web server with a real clip, a page describing a 2-hour video, and a request log."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "clip.mp4").write_bytes(LINK_CLIP.read_bytes())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_LoggingHandler, directory=str(root)))
+    server.paths = []
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    (root / "long.html").write_text(video_page(f"{base}/clip.mp4", "PT2H"))
+    (root / "internal.html").write_text(video_page("http://127.0.0.2:9/clip.mp4", "PT1M"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield base, server.paths
+    server.shutdown()
+    server.server_close()

@@ -45,6 +45,7 @@ class HubStandIn:
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
         self.requests: list[str] = []
+        self.cards: list[dict] = []  # model card metadata that passed validation
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -169,7 +170,9 @@ def _handler(hub: HubStandIn):
                 self._error(401, "Unauthorized", "Invalid credentials in Authorization header")
                 return
             parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/")]
-            if parts == ["api", "repos", "create"]:
+            if parts == ["api", "validate-yaml"]:
+                self._validate_card(json.loads(body)["content"])
+            elif parts == ["api", "repos", "create"]:
                 payload = json.loads(body)
                 repo_id = f"{payload['organization']}/{payload['name']}"
                 if repo_id in hub.repos:
@@ -195,6 +198,18 @@ def _handler(hub: HubStandIn):
                     self._json({})
             else:
                 self._error(404, "NotFound", f"no route for {self.path}")
+
+        def _validate_card(self, content: str) -> None:
+            """Like the Hub: the card's front matter must be a YAML mapping, and model-index a list."""
+            import yaml
+
+            front = content.split("---")[1] if content.startswith("---") else ""
+            metadata = yaml.safe_load(front) if front else None
+            if not isinstance(metadata, dict) or not isinstance(metadata.get("model-index", []), list):
+                self._json({"errors": [{"message": "metadata is not a mapping"}]}, status=400)
+                return
+            hub.cards.append(metadata)
+            self._json({"errors": [], "warnings": []})
 
         def _commit(self, repo_id: str, body: bytes) -> None:
             repo = self._repo(repo_id)

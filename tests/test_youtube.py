@@ -1,8 +1,5 @@
 """Links through the real yt-dlp code, against a plain http.server on 127.0.0.1."""
 
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -11,46 +8,10 @@ from core import youtube
 from core.analysis import analyze
 from core.config import Settings
 from core.errors import DownloadError
-from tests.conftest import UCF6
+from tests.conftest import LINK_CLIP
 
-CLIP = UCF6 / "Surfing" / "v_Surfing_g10_c02.mp4"
 LOCAL = ("127.0.0.1",)
 LIMITS = {"max_duration_s": 600.0, "max_bytes": 50_000_000}
-
-
-class _LoggingHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def send_head(self):
-        self.server.paths.append(self.path)
-        return super().send_head()
-
-
-def video_page(content_url: str, duration: str) -> str:
-    """A page that describes its video the schema.org way, which yt-dlp's generic extractor reads."""
-    return (
-        '<html><head><title>Clip</title><script type="application/ld+json">{"@context": "https://schema.org",'
-        f' "@type": "VideoObject", "name": "Clip", "duration": "{duration}", "contentUrl": "{content_url}"'
-        "}</script></head><body></body></html>"
-    )
-
-
-@pytest.fixture
-def site(tmp_path):
-    """A web server with a real clip, a page describing a 2-hour video, and a request log."""
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "clip.mp4").write_bytes(CLIP.read_bytes())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_LoggingHandler, directory=str(root)))
-    server.paths = []
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    (root / "long.html").write_text(video_page(f"{base}/clip.mp4", "PT2H"))
-    (root / "internal.html").write_text(video_page("http://127.0.0.2:9/clip.mp4", "PT1M"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base, server.paths
-    server.shutdown()
-    server.server_close()
 
 
 def fetch_only(url: str, hosts, **kwargs) -> None:
@@ -78,7 +39,7 @@ def test_allowed_local_link_downloads_and_analyses_and_leaves_nothing(site, tmp_
     with youtube.fetched(
         f"{base}/clip.mp4", LOCAL, progress=lambda f, s: reports.append((f, s)), temp_root=temp_root, **LIMITS
     ) as video:
-        assert video.path.read_bytes() == CLIP.read_bytes()
+        assert video.path.read_bytes() == LINK_CLIP.read_bytes()
         from core import bundle
         from core.config import DEFAULT_BUNDLE
 
