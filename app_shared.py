@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import bundle as bundles
+from core import hub
 from core.config import MODELS_DIR, Settings
 from core.errors import ActionLabError
 
@@ -14,6 +15,13 @@ from core.errors import ActionLabError
 def load_bundle(ref: str):
     """One loaded copy per model per process, shared by every session."""
     return bundles.load(ref)
+
+
+@st.cache_resource(ttl=600, show_spinner="Looking for the model on the Hub…")
+def default_choice() -> hub.ModelChoice:
+    """Decided once per process (and again after ten minutes, so that a Hub that was down at
+    start-up is picked up later); never slower than the fall-back limit when the Hub is away."""
+    return hub.choose_default(settings(), load_bundle)
 
 
 def settings() -> Settings:
@@ -26,26 +34,69 @@ def settings() -> Settings:
     return Settings.from_env(fallback=secrets)
 
 
+def _download_with_progress(ref: str) -> None:
+    """Hub files not yet in the cache are fetched here, in view, before the cached load."""
+    hub_ref = hub.HubRef.parse(ref)
+    try:
+        hub.fetch(hub_ref, local_only=True)
+        return
+    except hub.HubUnreachable:
+        pass
+    with st.status(f"Downloading {ref} from the Hub…") as status:
+        bar = st.progress(0.0)
+        hub.fetch(hub_ref, progress=lambda fraction, stage: bar.progress(fraction, text=stage))
+        status.update(label=f"Downloaded {ref}", state="complete")
+
+
+def _load_typed_repo(text: str) -> None:
+    """Load what the user typed; on success it becomes the picked model, on failure the model
+    in use stays and the message says why."""
+    try:
+        ref = str(hub.HubRef.parse(text))
+        _download_with_progress(ref)
+        load_bundle(ref)
+    except ActionLabError as error:
+        st.sidebar.error(str(error))
+        return
+    if ref not in st.session_state.setdefault("hub_models", []):
+        st.session_state["hub_models"].append(ref)
+    st.session_state["model_ref"] = ref
+
+
+def _label(ref: str, default: str) -> str:
+    name = "Hub · " + ref.removeprefix(hub.SCHEME) if hub.is_hub_ref(ref) else Path(ref).name
+    return name + (" (default)" if ref == default else "")
+
+
 def model_picker() -> str:
-    """Sidebar choice among the bundled models; returns the chosen bundle's folder."""
-    default = settings().default_model
-    choices = [str(p) for p in bundles.bundled(MODELS_DIR)]
-    if default not in choices:
-        choices.insert(0, default)
-    if st.session_state.get("model_ref") not in choices:
-        st.session_state["model_ref"] = default
-    return st.sidebar.selectbox(
-        "Model",
-        choices,
-        key="model_ref",
-        format_func=lambda ref: Path(ref).name + (" (default)" if ref == default else ""),
-    )
+    """Sidebar choice among the default model, the bundled ones and Hub repos loaded in this
+    session; returns the chosen reference (a folder or ``hf://owner/name@revision``)."""
+    choice = default_choice()
+    picker = st.sidebar.container()
+    with st.sidebar.expander("Load a model from the Hub"), st.form("hub_model", border=False):
+        typed = st.text_input("Hub model", placeholder="owner/name@revision")
+        submitted = st.form_submit_button("Load")
+    if submitted:  # before the selectbox exists, so that its value may still be set
+        _load_typed_repo(typed)
+    bundled = [str(p) for p in bundles.bundled(MODELS_DIR)]
+    options = list(dict.fromkeys([choice.ref, *bundled, *st.session_state.get("hub_models", [])]))
+    if st.session_state.get("model_ref") not in options:
+        st.session_state["model_ref"] = choice.ref
+    ref = picker.selectbox("Model", options, key="model_ref", format_func=lambda r: _label(r, choice.ref))
+    if choice.from_hub:
+        picker.caption(choice.reason)
+    else:
+        picker.info(choice.reason, icon="ℹ️")
+    return ref
 
 
 def current_bundle():
     """The picked bundle, or None after showing why it cannot be loaded."""
     try:
-        return load_bundle(model_picker())
+        ref = model_picker()
+        if hub.is_hub_ref(ref):
+            _download_with_progress(ref)
+        return load_bundle(ref)
     except ActionLabError as error:
         st.error(str(error))
         return None

@@ -12,6 +12,7 @@ from core.config import VIDEO_SUFFIXES, sample_clips
 from core.errors import ActionLabError
 from core.media import annotated_copy, browser_copy
 from core.video import frames_at, staged
+from core.youtube import fetched, safe_name
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -49,6 +50,23 @@ def annotated_video(
         return annotated_copy(path, _timeline, path.parent, smoothing).read_bytes()
 
 
+def fetch_link(url: str, config) -> tuple[str, bytes]:
+    """Download in view, with progress; the file is read into memory and its folder removed."""
+    with st.status("Fetching the video…") as status:
+        bar = st.progress(0.0, text="reading the link")
+        with fetched(
+            url,
+            config.allowed_hosts,
+            config.max_duration_s,
+            int(config.max_download_mb * 1e6),
+            progress=lambda fraction, stage: bar.progress(fraction, text=stage),
+        ) as video:
+            data = video.path.read_bytes()
+            name = safe_name(video.title) + video.path.suffix
+        status.update(label=f"Fetched {name} ({len(data) / 1e6:.1f} MB)", state="complete")
+    return name, data
+
+
 st.title("Analyze a video")
 model = current_bundle()
 if model is None:
@@ -60,19 +78,40 @@ with st.expander("Settings"):
     top_k = st.slider("Top-k", 1, len(model.spec.classes), 3)
 
 upload = st.file_uploader("Video file", type=[s.lstrip(".") for s in VIDEO_SUFFIXES])
+with st.form("link", border=False):
+    link_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
+    link = link_col.text_input(
+        "…or paste a video link",
+        placeholder="https://www.youtube.com/watch?v=…",
+        help=f"Up to {config.max_duration_s / 60:.0f} minutes, from: {', '.join(config.allowed_hosts)}.",
+    )
+    if button_col.form_submit_button("Fetch", width="stretch"):
+        try:
+            st.session_state["link_clip"] = fetch_link(link, config)
+        except ActionLabError as error:
+            st.session_state.pop("link_clip", None)
+            st.error(str(error))
 samples = sample_clips()
 sample = None
 if samples:
     sample = st.selectbox(
-        "…or try a sample clip", [None, *samples], format_func=lambda p: "(none)" if p is None else p.name
+        "…or try a sample clip",
+        [None, *samples],
+        format_func=lambda p: "(none)" if p is None else p.name,
+        on_change=lambda: st.session_state.pop("link_clip", None),  # the latest choice wins
     )
 st.caption(f"The model knows {len(model.spec.classes)} actions: {', '.join(model.spec.classes)}.")
 if upload is not None:
     name, data = upload.name, upload.getvalue()
+    if "link_clip" in st.session_state:
+        st.caption("Analysing the uploaded file: remove it to analyse the fetched link.")
+elif "link_clip" in st.session_state:
+    name, data = st.session_state["link_clip"]
+    st.caption(f"Fetched from the link: {name}")
 elif sample is not None:
     name, data = sample.name, sample.read_bytes()
 else:
-    st.info("Upload a clip to get a timeline of actions.")
+    st.info("Upload a clip, paste a link or pick a sample to get a timeline of actions.")
     st.stop()
 
 if not data:

@@ -1,6 +1,7 @@
 import streamlit as st
 
 from app_shared import current_bundle
+from core import hub
 from core.charts import confusion_figure, per_class_figure, training_figure
 
 st.title("Model")
@@ -11,7 +12,8 @@ spec = model.spec
 validation = model.metrics.get("validation", {})
 training = model.metrics.get("training", {})
 
-st.markdown(f"**{spec.name}**: `{spec.architecture}`, loaded from `{model.source}` (bundled with the app).")
+origin = "from the Hugging Face Hub" if hub.is_hub_ref(model.source) else "bundled with the app"
+st.markdown(f"**{spec.name}**: `{spec.architecture}`, loaded from `{model.source}` ({origin}).")
 cols = st.columns(4)
 cols[0].metric("Validation clip accuracy", f"{validation.get('accuracy', float('nan')):.1%}")
 cols[1].metric("Parameters", f"{model.model.count_params():,}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -92,11 +94,11 @@ def video_page(content_url: str, duration: str) -> str:
     )
 
 
-@pytest.fixture
-def site(tmp_path):
-    """A web server with a real clip, a page describing a 2-hour video, and a request log."""
-    root = tmp_path / "site"
-    root.mkdir()
+@contextmanager
+def clip_site(root: Path) -> Iterator[tuple[str, list[str]]]:
+    """A web server on 127.0.0.1 with a real clip, a page describing a 2-hour video and one
+    pointing at an internal address; yields its base URL and the log of requested paths."""
+    root.mkdir(parents=True, exist_ok=True)
     (root / "clip.mp4").write_bytes(LINK_CLIP.read_bytes())
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_LoggingHandler, directory=str(root)))
     server.paths = []
@@ -104,6 +106,14 @@ def site(tmp_path):
     (root / "long.html").write_text(video_page(f"{base}/clip.mp4", "PT2H"))
     (root / "internal.html").write_text(video_page("http://127.0.0.2:9/clip.mp4", "PT1M"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base, server.paths
-    server.shutdown()
-    server.server_close()
+    try:
+        yield base, server.paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    with clip_site(tmp_path / "site") as served:
+        yield served

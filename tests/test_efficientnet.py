@@ -3,10 +3,15 @@
 import numpy as np
 import pytest
 
+from core import models
+from core.analysis import analyze
+from core.config import MODELS_DIR
 from core.dataset import to_unit
 from core.efficientnet_lite import IMAGENET_MEAN, IMAGENET_STD, WEIGHTS, efficientnet_lite0
 from core.video import read_frames
 from tests.conftest import ARCHERY, SAMPLES, SURFING
+
+EFFNET_BUNDLE = MODELS_DIR / "effnet-lstm-ucf101-6"
 
 CLIPS = (ARCHERY, SURFING, SAMPLES / "v_Biking_g01_c01.avi")
 
@@ -55,3 +60,26 @@ def test_keras_features_equal_pytorch_features(size):
     actual = np.asarray(efficientnet_lite0((size, size, 3), weights=WEIGHTS)(frames))
     assert actual.shape == expected.shape == (6, 1280)
     assert np.abs(actual - expected).max() <= 1e-3
+
+
+@pytest.fixture(scope="module")
+def effnet_bundle():
+    from core import bundle
+
+    return bundle.load(EFFNET_BUNDLE)  # safe_mode=True, as for any bundle
+
+
+def test_effnet_bundle_loads_safely_and_labels_real_clips(effnet_bundle):
+    assert effnet_bundle.spec.architecture == "effnet_lstm"
+    assert models.split(effnet_bundle.model) is not None
+    for clip, label in ((ARCHERY, "Archery"), (SURFING, "Surfing")):
+        assert analyze(clip, effnet_bundle).top_k(1)[0][0] == label
+
+
+def test_effnet_feature_reuse_equals_whole_model_windows(effnet_bundle):
+    """Encoding each frame once and running only the head per window is exact for this model too."""
+    clip = SAMPLES / "v_Biking_g01_c01.avi"
+    fast = analyze(clip, effnet_bundle)
+    plain = analyze(clip, effnet_bundle, share_frame_features=False)
+    assert np.array_equal(fast.starts_s, plain.starts_s) and len(fast.starts_s) > 3
+    assert np.abs(fast.probabilities - plain.probabilities).max() < 1e-5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from core.config import PROJECT_ROOT
-from tests.conftest import SURFING
+from core.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from tests.conftest import ARCHERY, SURFING, clip_site
+from tests.hub_server import HubStandIn
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -30,12 +32,36 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url():
+def link_site(tmp_path_factory):
+    with clip_site(tmp_path_factory.mktemp("site")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with HubStandIn() as server:
+        server.add_folder("lab/lrcn", DEFAULT_BUNDLE, tag="v1")
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app_url(hub, tmp_path_factory):
+    """The app as `make run` starts it, with its default model on a stand-in Hub and links
+    allowed to 127.0.0.1."""
     port = _free_port()
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.url,
+        "HF_HUB_CACHE": str(tmp_path_factory.mktemp("hub-cache")),
+        "ARL_MODEL_REPO": "lab/lrcn",
+        "ARL_MODEL_REVISION": "v1",
+        "ARL_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    env.pop("HF_HUB_OFFLINE", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -56,40 +82,58 @@ def app_url():
 
 
 @pytest.fixture()
-def page():
+def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 2600})
-        yield context.new_page()
+        yield browser
         browser.close()
 
 
-def test_upload_a_clip_and_get_a_playable_timeline(app_url, page):
-    console_errors: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and console_errors.append(f"{message.text} ({message.location.get('url')})")
-        ),
-    )
-    page.goto(app_url)
-    page.get_by_role("link", name="Analyze a video").first.click()
-    with page.expect_file_chooser() as chooser:
-        page.get_by_test_id("stFileUploader").get_by_role("button", name="Upload", exact=True).last.click()
-    chooser.value.set_files(str(SURFING))
+class Session:
+    """One browser tab on the app, collecting console errors."""
 
-    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-    page.get_by_text("Overall:").wait_for(timeout=60_000)
-    assert "Surfing" in page.get_by_text("Overall:").inner_text()
+    def __init__(self, browser, app_url: str):
+        self.page = browser.new_context(viewport={"width": 1280, "height": 2600}).new_page()
+        self.console_errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.goto(app_url)
+        self.page.get_by_role("link", name="Analyze a video").first.click()
 
-    video = page.locator("video").first
-    video.wait_for(timeout=60_000)
-    page.wait_for_function(
-        "() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }", timeout=60_000
-    )
-    assert video.evaluate("v => v.error") is None
-    assert video.evaluate("v => v.duration") == pytest.approx(9.6, abs=0.5)
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.console_errors.append(f"{message.text} ({message.location.get('url')})")
+
+    def upload(self, path: Path) -> None:
+        uploader = self.page.get_by_test_id("stFileUploader")
+        with self.page.expect_file_chooser() as chooser:
+            uploader.get_by_role("button", name="Upload", exact=True).last.click()
+        chooser.value.set_files(str(path))
+
+    def overall(self) -> str:
+        self.page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        self.page.get_by_text("Overall:").wait_for(timeout=60_000)
+        return self.page.get_by_text("Overall:").inner_text()
+
+    def assert_video_plays(self, duration_s: float) -> None:
+        video = self.page.locator("video").first
+        video.wait_for(timeout=60_000)
+        self.page.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }",
+            timeout=60_000,
+        )
+        assert video.evaluate("v => v.error") is None
+        assert video.evaluate("v => v.duration") == pytest.approx(duration_s, abs=0.5)
+
+
+def test_upload_a_clip_and_get_a_playable_timeline(app_url, browser):
+    session = Session(browser, app_url)
+    page = session.page
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("From the Hub:").wait_for(timeout=60_000)
+    assert "From the Hub: hf://lab/lrcn@v1" in sidebar.inner_text()
+    session.upload(SURFING)
+    assert "Surfing" in session.overall()
+    session.assert_video_plays(9.6)
 
     strip = page.get_by_test_id("stImage")
     strip.last.scroll_into_view_if_needed()
@@ -101,4 +145,26 @@ def test_upload_a_clip_and_get_a_playable_timeline(app_url, page):
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "analyze.png"), full_page=True)
-    assert console_errors == []
+    assert session.console_errors == []
+
+
+def test_paste_a_link_and_get_a_timeline(app_url, browser, link_site):
+    base, paths = link_site
+    session = Session(browser, app_url)
+    session.page.get_by_role("textbox", name="…or paste a video link").fill(f"{base}/clip.mp4")
+    session.page.get_by_role("button", name="Fetch").click()
+    assert "Surfing" in session.overall()
+    assert "/clip.mp4" in paths
+    session.assert_video_plays(9.6)
+    session.page.screenshot(path=str(ARTIFACTS / "link.png"), full_page=True)
+    assert session.console_errors == []
+
+
+def test_two_sessions_analyse_at_once(app_url, browser):
+    """Two people upload different clips at the same moment: each gets their own result."""
+    first, second = Session(browser, app_url), Session(browser, app_url)
+    first.upload(ARCHERY)
+    second.upload(SURFING)
+    assert "Archery" in first.overall()
+    assert "Surfing" in second.overall()
+    assert first.console_errors == second.console_errors == []

@@ -1,0 +1,91 @@
+"""The app with the outside world (AppTest): the default model from a stand-in Hub or the
+bundled fall-back, a Hub repo typed into the sidebar, and a video link on an allowed host."""
+
+import pytest
+
+from core.config import DEFAULT_BUNDLE
+from tests.app.test_pages import button, open_page
+from tests.hub_server import HubStandIn
+
+
+@pytest.fixture
+def fresh_app_caches():
+    """The default-model decision is cached per process: each test makes its own."""
+    from app_shared import default_choice
+
+    default_choice.clear()
+    yield
+    default_choice.clear()
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch, fresh_app_caches):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    server = HubStandIn()
+    server.add_folder("lab/lrcn", DEFAULT_BUNDLE, tag="v1")
+    with server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
+        monkeypatch.setenv("ARL_MODEL_REVISION", "v1")
+        yield server
+
+
+def sidebar_text(app) -> str:
+    kinds = ("info", "caption", "error")
+    return " ".join(str(element.value) for kind in kinds for element in app.sidebar.get(kind))
+
+
+def test_default_model_comes_from_the_hub_and_the_model_page_says_so(hub):
+    app = open_page("pages/model.py")
+    assert "From the Hub: hf://lab/lrcn@v1" in sidebar_text(app)
+    assert app.sidebar.selectbox[0].value == "hf://lab/lrcn@v1"
+    assert "from the Hugging Face Hub" in app.markdown[0].value
+
+
+def test_unreachable_hub_falls_back_and_says_why(hub):
+    hub.stop()
+    app = open_page("pages/analyze.py")
+    assert "Using the bundled model: The Hub (127.0.0.1) could not be reached" in sidebar_text(app)
+    assert app.sidebar.selectbox[0].value == str(DEFAULT_BUNDLE)
+    assert not app.error
+
+
+def test_typed_hub_repo_loads_and_a_missing_one_keeps_the_model(hub):
+    hub.add_folder("lab/second", DEFAULT_BUNDLE)
+    app = open_page("pages/analyze.py")
+    app.sidebar.text_input[0].input("nobody/nothing@main")
+    button(app, "Load").click().run()
+    assert "nobody/nothing was not found on the Hub" in sidebar_text(app)
+    assert app.sidebar.selectbox[0].value == "hf://lab/lrcn@v1"
+
+    app.sidebar.text_input[0].input("lab/second@main")
+    button(app, "Load").click().run()
+    assert not app.exception
+    assert app.sidebar.selectbox[0].value == "hf://lab/second@main"
+    assert "Hub · lab/second@main" in app.sidebar.selectbox[0].options
+
+
+def test_pasted_link_is_fetched_and_analysed(site, monkeypatch, fresh_app_caches):
+    base, paths = site
+    monkeypatch.setenv("ARL_ALLOWED_HOSTS", "127.0.0.1")
+    app = open_page("pages/analyze.py")
+    link = next(t for t in app.main.text_input if "paste a video link" in t.label)
+    link.input(f"{base}/clip.mp4")
+    button(app, "Fetch").click().run()
+    assert not app.exception and not app.main.error
+    assert "/clip.mp4" in paths
+    assert "Surfing" in app.success[0].value
+    assert len(app.get("plotly_chart")) == 2
+
+
+def test_refused_link_shows_why_and_the_page_stays_usable(site, fresh_app_caches):
+    base, paths = site
+    app = open_page("pages/analyze.py")
+    link = next(t for t in app.main.text_input if "paste a video link" in t.label)
+    link.input(f"{base}/clip.mp4")
+    button(app, "Fetch").click().run()
+    assert not app.exception
+    assert "private, local or reserved address" in app.main.error[0].value
+    assert paths == []
+    assert app.info and "Upload a clip" in app.info[0].value
