@@ -40,6 +40,13 @@ class FetchedVideo:
     size_bytes: int
 
 
+def safe_name(title: str, limit: int = 60) -> str:
+    """A file-name stem from a video title, for the names of exports."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in title.strip())
+    stem = "_".join(part for part in stem.split("_") if part)[:limit]
+    return stem or "video"
+
+
 def check_url(url: str, allowed_hosts: Iterable[str]) -> str:
     """The URL, stripped, if it may be fetched; otherwise DownloadError saying why."""
     text = url.strip()
