@@ -2,9 +2,9 @@
 
 Files land in the standard Hub cache, so a bundle downloaded once loads offline afterwards.
 A reference must name its revision: a commit hash or a tag pins the weights; the floating
-``main`` is accepted only when someone writes it out. ``huggingface_hub`` retries for about
-23 s when the Hub cannot be reached, so the default model is chosen after a short reachability
-check instead (see ``choose_default``): a user never waits that long for the bundled fall-back.
+``main`` is accepted only when someone writes it out. ``huggingface_hub`` can wait about 23 s
+before it gives up on an unreachable Hub, so the default model is chosen with a deadline on the
+Hub's first answer instead (see ``choose_default``): nobody waits that long for the fall-back.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 REQUIRED_FILES = ("config.json", "model.keras")  # config first: a repo that is no bundle fails fast
 OPTIONAL_FILES = ("metrics.json", "README.md")
 BUNDLE_FILES = REQUIRED_FILES + OPTIONAL_FILES
-REACH_TIMEOUT_S = 1.5  # with the cache check, the whole fall-back stays under 3 s
+ANSWER_LIMIT_S = 2.0  # the Hub's first answer; with loading the bundled model, under 3 s in all
 ETAG_TIMEOUT_S = 5.0
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 _REVISION = re.compile(r"[\w.\-/]{1,200}")
@@ -86,28 +85,6 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def reachable(url: str, timeout_s: float = REACH_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to the URL's host opens within the time limit. The name lookup
-    runs in the same daemon thread: a stalled resolver must not hold the caller either."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    result: list[bool] = []
-
-    def connect() -> None:
-        try:
-            with socket.create_connection((parts.hostname, port), timeout=timeout_s):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    worker = threading.Thread(target=connect, daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    return bool(result and result[0])
-
-
 def _progress_bar(report: Progress, label: str):
     """A tqdm class for ``huggingface_hub`` that reports byte progress instead of printing."""
     from tqdm.auto import tqdm
@@ -141,42 +118,80 @@ def _download(ref: HubRef, name: str, local_only: bool, report: Progress | None)
     )
 
 
-def fetch(ref: HubRef, progress: Progress | None = None, local_only: bool = False) -> Path:
-    """The bundle's files in the Hub cache (downloaded when missing); returns the snapshot folder."""
+def _fetch_file(ref: HubRef, name: str, local_only: bool, progress: Progress | None) -> Path | None:
+    """One bundle file from the cache or the Hub (None for a missing optional file), with the
+    Hub's errors turned into messages for the person who typed the reference."""
+    import httpx2  # huggingface_hub's HTTP client
     from huggingface_hub import errors
 
+    try:
+        return Path(_download(ref, name, local_only, progress))
+    except errors.EntryNotFoundError as error:
+        if isinstance(error, errors.LocalEntryNotFoundError):
+            raise HubUnreachable(
+                f"{ref} is not in the local cache and the Hub cannot be reached"
+                + (" (HF_HUB_OFFLINE is set)." if offline() else ".")
+            ) from error
+        if name in REQUIRED_FILES:
+            raise ModelError(f"{ref.repo_id} is not an Action Lab model bundle: it has no {name}.") from error
+        return None
+    except errors.GatedRepoError as error:
+        raise ModelError(f"{ref.repo_id} is gated on the Hub: accept its terms and set HF_TOKEN.") from error
+    except errors.RepositoryNotFoundError as error:
+        raise ModelError(
+            f"{ref.repo_id} was not found on the Hub: check the name, or set HF_TOKEN if it is private."
+        ) from error
+    except errors.RevisionNotFoundError as error:
+        raise ModelError(f"{ref.repo_id} has no revision '{ref.revision}' on the Hub.") from error
+    except errors.HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else "no"
+        raise ModelError(f"The Hub answered with HTTP status {status} for {ref}.") from error
+    except (OSError, httpx2.TransportError) as error:  # connection failures it does not wrap
+        raise HubUnreachable(f"The Hub cannot be reached to download {ref} ({error}).") from error
+
+
+def fetch(ref: HubRef, progress: Progress | None = None, local_only: bool = False) -> Path:
+    """The bundle's files in the Hub cache (downloaded when missing); returns the snapshot folder.
+    config.json comes first, so that a repo that is no bundle fails before the big download."""
     local_only = local_only or offline()
-    folder: Path | None = None
-    for name in BUNDLE_FILES:
+    config = _fetch_file(ref, REQUIRED_FILES[0], local_only, progress)
+    for name in BUNDLE_FILES[1:]:
+        _fetch_file(ref, name, local_only, progress)
+    assert config is not None  # a required file is never None
+    return config.parent
+
+
+def _answers_within(seconds: float, ref: HubRef) -> bool:
+    """Whether the Hub serves the bundle's config.json within the time limit. The attempt runs
+    in a daemon thread, so that a stalled resolver or a server that accepts and never answers
+    cannot hold the caller; an answer such as "no such repo" is raised as it is."""
+    outcome: dict[str, object] = {}
+
+    def attempt() -> None:
         try:
-            folder = Path(_download(ref, name, local_only, progress)).parent
-        except errors.EntryNotFoundError as error:
-            if isinstance(error, errors.LocalEntryNotFoundError):
-                raise HubUnreachable(
-                    f"{ref} is not in the local cache and the Hub cannot be reached"
-                    + (" (HF_HUB_OFFLINE is set)." if offline() else ".")
-                ) from error
-            if name in REQUIRED_FILES:
-                raise ModelError(
-                    f"{ref.repo_id} is not an Action Lab model bundle: it has no {name}."
-                ) from error
-        except errors.GatedRepoError as error:
-            raise ModelError(
-                f"{ref.repo_id} is gated on the Hub: accept its terms and set HF_TOKEN."
-            ) from error
-        except errors.RepositoryNotFoundError as error:
-            raise ModelError(
-                f"{ref.repo_id} was not found on the Hub: check the name, or set HF_TOKEN if it is private."
-            ) from error
-        except errors.RevisionNotFoundError as error:
-            raise ModelError(f"{ref.repo_id} has no revision '{ref.revision}' on the Hub.") from error
-        except errors.HfHubHTTPError as error:
-            status = error.response.status_code if error.response is not None else "no"
-            raise ModelError(f"The Hub answered with HTTP status {status} for {ref}.") from error
-        except OSError as error:  # connection failures that hf_hub_download does not wrap
-            raise HubUnreachable(f"The Hub cannot be reached to download {ref} ({error}).") from error
-    assert folder is not None
-    return folder
+            _fetch_file(ref, REQUIRED_FILES[0], False, None)
+            outcome["answered"] = True
+        except ModelError as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if isinstance(outcome.get("error"), ModelError):
+        raise outcome["error"]
+    return bool(outcome.get("answered"))
+
+
+def _require_answer(ref: HubRef, seconds: float) -> None:
+    try:
+        answered = _answers_within(seconds, ref)
+    except HubUnreachable:
+        answered = False
+    if not answered:
+        host = urlsplit(endpoint()).hostname
+        raise HubUnreachable(
+            f"The Hub ({host}) could not be reached within {ANSWER_LIMIT_S:g} s, and {ref} is not cached."
+        )
 
 
 @dataclass(frozen=True)
@@ -209,10 +224,7 @@ def choose_default(settings, load: Callable[[str], object]) -> ModelChoice:
         if not cached:
             if offline():
                 raise HubUnreachable(f"{ref} is not cached and HF_HUB_OFFLINE is set.")
-            host = urlsplit(endpoint()).hostname
-            budget = max(0.1, REACH_TIMEOUT_S - (time.monotonic() - started))
-            if not reachable(endpoint(), budget):
-                raise HubUnreachable(f"The Hub ({host}) could not be reached, and {ref} is not cached.")
+            _require_answer(ref, max(0.1, ANSWER_LIMIT_S - (time.monotonic() - started)))
         load(str(ref))
     except ModelError as error:
         return ModelChoice(bundled, f"Using the bundled model: {error}", False)
@@ -253,6 +265,7 @@ def check_publishable(folder: Path) -> None:
 
 def publish(folder: Path, repo_id: str, private: bool = False, tag: str | None = None) -> Published:
     """Create the repo when needed and upload exactly the bundle files, in one commit."""
+    import httpx2
     from huggingface_hub import HfApi, errors, get_token
 
     folder = Path(folder)
@@ -277,6 +290,6 @@ def publish(folder: Path, repo_id: str, private: bool = False, tag: str | None =
         raise ModelError(f"The Hub refused the upload to {repo_id} (HTTP {status}): {error}") from error
     except ValueError as error:  # huggingface_hub's verdict on the card's metadata
         raise ModelError(f"The Hub refused the model card of {folder}: {error}") from error
-    except OSError as error:
+    except (OSError, httpx2.TransportError) as error:
         raise HubUnreachable(f"The Hub cannot be reached to publish {repo_id} ({error}).") from error
     return Published(repo_id, info.oid, f"{endpoint()}/{repo_id}")

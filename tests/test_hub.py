@@ -1,6 +1,7 @@
 """Hub bundles through the real huggingface_hub code, against a stand-in Hub on 127.0.0.1."""
 
 import shutil
+import socket
 import time
 from dataclasses import replace
 
@@ -85,6 +86,23 @@ def test_unroutable_hub_falls_back_within_the_limit(monkeypatch, tmp_path):
     choice = hub.choose_default(settings_for(REPO), bundle.load)
     assert not choice.from_hub
     assert time.monotonic() - started < 3.0
+
+
+def test_a_hub_that_accepts_and_never_answers_falls_back_within_the_limit(monkeypatch, tmp_path):
+    """The worst case: the connection opens (so no quick refusal), then nothing comes back."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes handshakes; nobody ever reads or answers
+    try:
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        started = time.monotonic()
+        choice = hub.choose_default(settings_for(REPO), bundle.load)
+        assert not choice.from_hub and "could not be reached within 2 s" in choice.reason
+        assert time.monotonic() - started < 3.0
+    finally:
+        silent.close()
 
 
 def test_offline_mode_is_honoured_without_any_request(hub_env, monkeypatch):
