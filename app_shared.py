@@ -11,6 +11,18 @@ from core.config import MODELS_DIR, Settings
 from core.errors import ActionLabError
 
 
+def use_app_navigation() -> None:
+    """Called first by every page. On a fresh server, Streamlit runs a deep link (say /model) as
+    an old-style multipage app because the page files live in pages/ (streamlit#10276): the page
+    renders without st.navigation's sections, and without running streamlit_app.py at all. Switch
+    the process to st.navigation (which it does itself as soon as streamlit_app.py runs) and rerun."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @st.cache_resource(show_spinner="Loading the model…")
 def load_bundle(ref: str):
     """One loaded copy per model per process, shared by every session."""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_shared import current_bundle, load_bundle, settings
+from app_shared import current_bundle, load_bundle, settings, use_app_navigation
 from core.analysis import analyze
 from core.charts import timeline_figure, top_k_figure
 from core.config import VIDEO_SUFFIXES, sample_clips
@@ -67,6 +67,7 @@ def fetch_link(url: str, config) -> tuple[str, bytes]:
     return name, data
 
 
+use_app_navigation()
 st.title("Analyze a video")
 model = current_bundle()
 if model is None:

@@ -1,5 +1,9 @@
 import streamlit as st
 
+from app_shared import use_app_navigation
+
+use_app_navigation()
+
 st.title("Action Recognition Lab")
 st.markdown(
     "Upload a video and a CNN + LSTM network trained on real UCF101 clips tells you which action "

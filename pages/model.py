@@ -1,9 +1,10 @@
 import streamlit as st
 
-from app_shared import current_bundle
+from app_shared import current_bundle, use_app_navigation
 from core import hub
 from core.charts import confusion_figure, per_class_figure, training_figure
 
+use_app_navigation()
 st.title("Model")
 model = current_bundle()
 if model is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -92,12 +93,13 @@ def browser():
 class Session:
     """One browser tab on the app, collecting console errors."""
 
-    def __init__(self, browser, app_url: str):
+    def __init__(self, browser, app_url: str, path: str = ""):
         self.page = browser.new_context(viewport={"width": 1280, "height": 2600}).new_page()
         self.console_errors: list[str] = []
         self.page.on("console", self._console)
-        self.page.goto(app_url)
-        self.page.get_by_role("link", name="Analyze a video").first.click()
+        self.page.goto(app_url + path)
+        if not path:
+            self.page.get_by_role("link", name="Analyze a video").first.click()
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -123,6 +125,18 @@ class Session:
         )
         assert video.evaluate("v => v.error") is None
         assert video.evaluate("v => v.duration") == pytest.approx(duration_s, abs=0.5)
+
+
+def test_a_deep_link_on_a_fresh_server_gets_the_apps_navigation(app_url, browser):
+    """First in this module, so that the server has served nobody yet (streamlit#10276)."""
+    session = Session(browser, app_url, "/model")
+    session.page.get_by_test_id("stMetric").first.wait_for(timeout=60_000)
+    sidebar = session.page.get_by_test_id("stSidebar").inner_text()
+    assert "Use" in sidebar and "Analyze a video" in sidebar  # st.navigation's sections and titles
+    assert session.page.title() == "Action Recognition Lab"
+    # the front end looks for the server under the deep path first; those two 404s are expected
+    probes = f"{app_url}/model/_stcore/"
+    assert [e for e in session.console_errors if probes not in e] == []
 
 
 def test_upload_a_clip_and_get_a_playable_timeline(app_url, browser):
@@ -157,6 +171,18 @@ def test_paste_a_link_and_get_a_timeline(app_url, browser, link_site):
     assert "/clip.mp4" in paths
     session.assert_video_plays(9.6)
     session.page.screenshot(path=str(ARTIFACTS / "link.png"), full_page=True)
+    assert session.console_errors == []
+
+
+def test_a_new_upload_while_an_analysis_runs_wins(app_url, browser):
+    session = Session(browser, app_url)
+    session.upload(SURFING)
+    session.page.get_by_test_id("stStatusWidget").or_(session.page.get_by_text("Analysing")).first.wait_for()
+    # replace the file while the first one is still being analysed (the uploader now shows the
+    # first file instead of its button, so the new one goes straight to its file input)
+    session.page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(ARCHERY))
+    session.page.get_by_text(re.compile("Overall: Archery")).wait_for(timeout=120_000)
+    assert session.page.get_by_test_id("stException").count() == 0
     assert session.console_errors == []
 
 
