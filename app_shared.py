@@ -15,10 +15,13 @@ def use_app_navigation() -> None:
     """Called first by every page. On a fresh server, Streamlit runs a deep link (say /model) as
     an old-style multipage app because the page files live in pages/ (streamlit#10276): the page
     renders without st.navigation's sections, and without running streamlit_app.py at all. Switch
-    the process to st.navigation (which it does itself as soon as streamlit_app.py runs) and rerun."""
+    the process to st.navigation (which it does itself as soon as streamlit_app.py runs) and rerun,
+    once per session at most (AppTest puts every run back into that mode; a rerun there would
+    drop the button click that caused the run)."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get("left_pages_mode"):
+        st.session_state["left_pages_mode"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()
 
@@ -32,8 +35,9 @@ def load_bundle(ref: str):
 @st.cache_resource(ttl=600, show_spinner="Looking for the model on the Hub…")
 def default_choice() -> hub.ModelChoice:
     """Decided once per process (and again after ten minutes, so that a Hub that was down at
-    start-up is picked up later); never slower than the fall-back limit when the Hub is away."""
-    return hub.choose_default(settings(), load_bundle)
+    start-up is picked up later); never slower than the fall-back limit when the Hub is away.
+    The download itself happens in view, in ``current_bundle``."""
+    return hub.choose_default(settings())
 
 
 def settings() -> Settings:
@@ -102,13 +106,28 @@ def model_picker() -> str:
     return ref
 
 
+def _load_in_view(ref: str):
+    if hub.is_hub_ref(ref):
+        _download_with_progress(ref)
+    loaded = load_bundle(ref)
+    st.session_state["model_in_use"] = ref  # what the page's cached analyses are keyed by
+    return loaded
+
+
 def current_bundle():
-    """The picked bundle, or None after showing why it cannot be loaded."""
+    """The picked bundle, or None after showing why it cannot be loaded. A default Hub model
+    that fails to download or load gives way to the bundled one, with the reason; the reference
+    of the bundle in use is then ``st.session_state["model_in_use"]``."""
     try:
         ref = model_picker()
-        if hub.is_hub_ref(ref):
-            _download_with_progress(ref)
-        return load_bundle(ref)
+        try:
+            return _load_in_view(ref)
+        except ActionLabError as error:
+            choice = default_choice()
+            if not (choice.from_hub and ref == choice.ref):
+                raise
+            st.warning(f"{error} Using the bundled model instead.")
+            return _load_in_view(settings().default_model)
     except ActionLabError as error:
         st.error(str(error))
         return None

@@ -10,6 +10,7 @@ Hub's first answer instead (see ``choose_default``): nobody waits that long for 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import threading
@@ -105,6 +106,10 @@ def _progress_bar(report: Progress, label: str):
 
 def _download(ref: HubRef, name: str, local_only: bool, report: Progress | None):
     from huggingface_hub import hf_hub_download
+
+    # Its retry notices would reach the server log after the fall-back was already decided;
+    # failures come back as exceptions and are explained by fetch's messages.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
     return hf_hub_download(
         ref.repo_id,
@@ -203,11 +208,13 @@ class ModelChoice:
     from_hub: bool
 
 
-def choose_default(settings, load: Callable[[str], object]) -> ModelChoice:
+def choose_default(settings, load: Callable[[str], object] | None = None) -> ModelChoice:
     """The configured Hub bundle when it is cached or the Hub answers; else the bundled model.
 
-    ``load`` is the caller's (possibly cached) bundle loader: a Hub bundle that downloads but
-    does not load also falls back, with the loader's message as the reason.
+    ``load``, when given, is the caller's (possibly cached) bundle loader: a Hub bundle that
+    downloads but does not load then also falls back, with the loader's message as the reason.
+    Without it, only the Hub's answer is awaited and the caller loads (the app does, so that
+    the download shows its progress).
     """
     started = time.monotonic()
     bundled = settings.default_model
@@ -225,7 +232,8 @@ def choose_default(settings, load: Callable[[str], object]) -> ModelChoice:
             if offline():
                 raise HubUnreachable(f"{ref} is not cached and HF_HUB_OFFLINE is set.")
             _require_answer(ref, max(0.1, ANSWER_LIMIT_S - (time.monotonic() - started)))
-        load(str(ref))
+        if load is not None:
+            load(str(ref))
     except ModelError as error:
         return ModelChoice(bundled, f"Using the bundled model: {error}", False)
     return ModelChoice(str(ref), f"From the Hub: {ref}" + (" (cached)." if cached else "."), True)

@@ -120,7 +120,7 @@ if not data:
     st.stop()
 suffix = Path(name).suffix.lower()
 digest = hashlib.sha256(data).hexdigest()
-model_ref = st.session_state["model_ref"]
+model_ref = st.session_state["model_in_use"]
 
 try:
     with st.status("Analysing…", expanded=False) as status:

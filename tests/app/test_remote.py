@@ -1,10 +1,14 @@
 """The app with the outside world (AppTest): the default model from a stand-in Hub or the
 bundled fall-back, a Hub repo typed into the sidebar, and a video link on an allowed host."""
 
+import os
+import shutil
+
 import pytest
 
 from core.config import DEFAULT_BUNDLE
-from tests.app.test_pages import button, open_page
+from tests.app.test_pages import button, open_page, upload
+from tests.conftest import SURFING
 from tests.hub_server import HubStandIn
 
 
@@ -38,9 +42,22 @@ def sidebar_text(app) -> str:
 
 def test_default_model_comes_from_the_hub_and_the_model_page_says_so(hub):
     app = open_page("pages/model.py")
+    assert "Downloaded hf://lab/lrcn@v1" in [status.label for status in app.status]
     assert "From the Hub: hf://lab/lrcn@v1" in sidebar_text(app)
     assert app.sidebar.selectbox[0].value == "hf://lab/lrcn@v1"
     assert "from the Hugging Face Hub" in app.markdown[0].value
+
+
+def test_default_hub_model_that_does_not_load_gives_way_to_the_bundled_one(hub, tmp_path):
+    broken = shutil.copytree(DEFAULT_BUNDLE, tmp_path / "broken")
+    config = (broken / "config.json").read_text().replace('"Surfing"', '"Surfing", "Juggling"')
+    (broken / "config.json").write_text(config)
+    hub.add_folder("lab/broken", broken, tag="v1")
+    os.environ["ARL_MODEL_REPO"] = "lab/broken"  # restored by the hub fixture's monkeypatch
+    app = upload(open_page("pages/analyze.py"), SURFING)
+    assert "predicts 6 classes, but config.json lists 7" in app.warning[0].value
+    assert "Using the bundled model instead" in app.warning[0].value
+    assert "Surfing" in app.success[0].value
 
 
 def test_unreachable_hub_falls_back_and_says_why(hub):
