@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -84,6 +85,27 @@ def cache_dir() -> Path | None:
 
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _connects(url: str, timeout_s: float) -> bool:
+    """Whether a TCP connection to the URL's host opens in time: no name, no route or a refusal
+    fail here at once, before ``huggingface_hub`` starts retrying them for half a minute. The
+    lookup runs in the daemon thread too, so a stalled resolver cannot hold the caller."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=connect, daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    return bool(result and result[0])
 
 
 def _progress_bar(report: Progress, label: str):
@@ -188,8 +210,10 @@ def _answers_within(seconds: float, ref: HubRef) -> bool:
 
 
 def _require_answer(ref: HubRef, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
     try:
-        answered = _answers_within(seconds, ref)
+        answered = _connects(endpoint(), seconds)
+        answered = answered and _answers_within(max(0.0, deadline - time.monotonic()), ref)
     except HubUnreachable:
         answered = False
     if not answered:
