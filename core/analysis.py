@@ -47,7 +47,12 @@ class _Predictor:
         self.split = parts is not None
         if parts:
             encoder, head = parts
-            self.encode = tf.function(lambda x: encoder(x, training=False), autograph=False)
+            # Any number of frames, one graph: padding the last batch of a short clip to a fixed
+            # size would waste up to a batch of backbone work (most of the time for a 5 s clip).
+            frames = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)
+            self.encode = tf.function(
+                lambda x: encoder(x, training=False), input_signature=[frames], autograph=False
+            )
             self.head = tf.function(lambda x: head(x, training=False), autograph=False)
         self.whole = tf.function(lambda x: model(x, training=False), autograph=False)
 
@@ -60,7 +65,7 @@ class _Predictor:
         return np.asarray(fn(batch))[:n]
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
-        return self._padded(self.encode, frames, FRAME_BATCH)
+        return np.asarray(self.encode(frames))
 
     def classify_features(self, windows: np.ndarray) -> np.ndarray:
         return self._padded(self.head, windows, WINDOW_BATCH)

@@ -1,12 +1,13 @@
 """Accuracy against speed for ``effnet_lstm``: train its head at several frame sizes and rates.
 
-    .venv/bin/python tools/effnet_tradeoff.py DATA_DIR [--out FOLDER] [--cache-dir DIR]
+    .venv/bin/python tools/effnet_tradeoff.py DATA_DIR [--out FOLDER] [--cache-dir DIR] [--timing-only]
 
 For each (frame size, sampling fps) it trains a bundle through ``core.training.train`` (the
 same code as ``python -m core train``; features are cached, so a later run at the chosen
 setting starts warm), and times the frozen backbone on a batch of frames: the analysis cost of
 one minute of video is about ``fps * 60 * ms_per_frame`` plus decoding. Prints one JSON line
-per setting; the numbers went into the effnet-lstm bundle's model card.
+per setting; the numbers went into the effnet-lstm bundle's model card. ``--timing-only`` skips
+training, to time the backbone again while nothing else runs (timings under load are noise).
 """
 
 from __future__ import annotations
@@ -51,8 +52,13 @@ def main() -> int:
     parser.add_argument("--cache-dir")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--windows-per-clip", type=int, default=8)
+    parser.add_argument("--timing-only", action="store_true")
     args = parser.parse_args()
     for size, fps, length, hop in SETTINGS:
+        if args.timing_only:
+            ms = round(backbone_ms_per_frame(size, repeats=5), 2)
+            print(json.dumps({"image_size": size, "sampling_fps": fps, "backbone_ms_per_frame": ms}))
+            continue
         config = TrainingConfig(
             architecture="effnet_lstm",
             image_size=size,
@@ -68,6 +74,7 @@ def main() -> int:
         result = train(args.data_dir, config, out, "tools/effnet_tradeoff.py", args.cache_dir)
         ms = backbone_ms_per_frame(size)
         record = {
+            "bundle": out.name,
             "image_size": size,
             "sampling_fps": fps,
             "sequence_length": length,
