@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import bundle as bundles
 from core import hub
-from core.config import MODELS_DIR, Settings
+from core.config import MODELS_DIR, Settings, sample_clips
 from core.errors import ActionLabError
 
 
@@ -131,3 +131,18 @@ def current_bundle():
     except ActionLabError as error:
         st.error(str(error))
         return None
+
+
+def demo_clip() -> tuple[str, bytes] | None:
+    """The clip a Learn page demonstrates on: the one last analysed on the Analyze page, or a
+    sample; None (after saying how to get one) when there is neither."""
+    options: list = [*(["last"] if "last_clip" in st.session_state else []), *sample_clips()]
+    if not options:
+        st.info("Analyze a clip on the Analyze page first: it will be used here too.")
+        return None
+    choice = st.selectbox(
+        "Clip",
+        options,
+        format_func=lambda o: f"last analysed: {st.session_state['last_clip'][0]}" if o == "last" else o.name,
+    )
+    return st.session_state["last_clip"] if choice == "last" else (choice.name, choice.read_bytes())

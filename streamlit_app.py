@@ -7,6 +7,9 @@ st.set_page_config(page_title="Action Recognition Lab", page_icon="🎬", layout
 navigation = st.navigation(
     {
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Learn": [
+            st.Page("pages/learn_video.py", title="What is a video", icon=":material/movie_info:"),
+        ],
         "Use": [
             st.Page("pages/analyze.py", title="Analyze a video", icon=":material/movie:"),
             st.Page("pages/model.py", title="Model", icon=":material/neurology:"),

@@ -127,6 +127,7 @@ try:
         timeline = run_analysis(digest, data, suffix, model_ref, hop_s, config.max_duration_s)
         # exports name the user's file, not the temporary copy that was analysed
         timeline = replace(timeline, video=replace(timeline.video, path=name))
+        st.session_state["last_clip"] = (name, data)  # the Learn pages can demonstrate on it
         status.update(label="Analysis done", state="complete")
 except ActionLabError as error:
     st.error(str(error))

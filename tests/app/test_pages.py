@@ -32,7 +32,7 @@ def button(app: AppTest, label: str):
     return next(b for b in app.button if b.label == label)
 
 
-@pytest.mark.parametrize("page", [None, "pages/analyze.py", "pages/model.py"])
+@pytest.mark.parametrize("page", [None, "pages/learn_video.py", "pages/analyze.py", "pages/model.py"])
 def test_every_page_runs(page):
     app = open_page(page)
     assert app.title
@@ -125,3 +125,20 @@ def test_too_long_clip_is_refused_with_the_limit(monkeypatch):
     monkeypatch.setenv("ARL_MAX_DURATION_S", "5")
     app = upload(open_page("pages/analyze.py"), SURFING)
     assert "9.6 s long" in app.error[0].value and "up to 5.0 s" in app.error[0].value
+
+
+def test_what_is_a_video_shows_the_real_clips_numbers_and_the_models_frames():
+    app = open_page("pages/learn_video.py")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Resolution"] == "384x288" and metrics["Frame rate"] == "10 fps"  # exercise.avi
+    assert len(app.get("plotly_chart")) == 1
+    assert len(app.get("image")) == 1 + 20  # the scrubbed frame and the model's 20
+    app.slider[0].set_value(2.0).run()
+    assert "frame 20 at 2.00 s" in str(app.get("image")[0].proto)
+
+
+def test_learn_pages_use_the_clip_last_analysed():
+    app = upload(open_page("pages/analyze.py"), SURFING)
+    app.switch_page("pages/learn_video.py").run()
+    assert app.main.selectbox[0].value == "last"
+    assert {m.label: m.value for m in app.metric}["Duration"] == "9.6 s"
