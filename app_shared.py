@@ -7,8 +7,10 @@ import streamlit as st
 
 from core import bundle as bundles
 from core import hub
+from core.analysis import analyze
 from core.config import MODELS_DIR, Settings, sample_clips
 from core.errors import ActionLabError
+from core.video import staged
 
 
 def use_app_navigation() -> None:
@@ -30,6 +32,25 @@ def use_app_navigation() -> None:
 def load_bundle(ref: str):
     """One loaded copy per model per process, shared by every session."""
     return bundles.load(ref)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def run_analysis(
+    digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, max_duration_s: float | None
+):
+    """Cached by file hash, model and hop: changing display options never re-runs the model.
+    The progress bar lives in here, so that a cache hit replays it (and its removal) at once."""
+    bar = st.progress(0.0, text="reading video")
+    with staged(_data, suffix) as path:
+        timeline = analyze(
+            path,
+            load_bundle(model_ref),
+            hop_s=hop_s,
+            progress=lambda f, stage: bar.progress(f, text=stage),
+            max_duration_s=max_duration_s,
+        )
+    bar.empty()  # finished: the result speaks for itself
+    return timeline
 
 
 @st.cache_resource(ttl=600, show_spinner="Looking for the model on the Hub…")
@@ -135,8 +156,11 @@ def current_bundle():
 
 def demo_clip() -> tuple[str, bytes] | None:
     """The clip a Learn page demonstrates on: the one last analysed on the Analyze page, or a
-    sample; None (after saying how to get one) when there is neither."""
-    options: list = [*(["last"] if "last_clip" in st.session_state else []), *sample_clips()]
+    sample (UCF101 clips of the six trained actions first); None, after saying how to get one,
+    when there is neither."""
+    trained = ("v_Surfing", "v_Archery")
+    samples = sorted(sample_clips(), key=lambda p: (not p.name.startswith(trained), p.name))
+    options: list = [*(["last"] if "last_clip" in st.session_state else []), *samples]
     if not options:
         st.info("Analyze a clip on the Analyze page first: it will be used here too.")
         return None

@@ -9,6 +9,9 @@ navigation = st.navigation(
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Learn": [
             st.Page("pages/learn_video.py", title="What is a video", icon=":material/movie_info:"),
+            st.Page("pages/learn_lrcn.py", title="CNN + LSTM (LRCN)", icon=":material/timeline:"),
+            st.Page("pages/learn_convlstm.py", title="ConvLSTM", icon=":material/grid_on:"),
+            st.Page("pages/compare.py", title="Compare the approaches", icon=":material/leaderboard:"),
         ],
         "Use": [
             st.Page("pages/analyze.py", title="Analyze a video", icon=":material/movie:"),

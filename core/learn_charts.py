@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core.anatomy import VideoAnatomy
+from core.charts import class_colours
+from core.flow import FlowStep
+from core.introspect import DirectionCheck
 
 
 def numbers_figure(video: VideoAnatomy, example_s: float = 10.0) -> go.Figure:
@@ -34,4 +39,160 @@ def numbers_figure(video: VideoAnatomy, example_s: float = 10.0) -> go.Figure:
         height=280,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
     )
+    return figure
+
+
+KIND_COLOURS = {
+    "input": "#e5e5e5",
+    "conv": "#8da0cb",
+    "pool": "#a6d854",
+    "recurrent": "#fc8d62",
+    "dense": "#e78ac3",
+    "reshape": "#ffd92f",
+}
+
+
+def flow_figure(steps: list[FlowStep], per_row: int = 6) -> go.Figure:
+    """The model's steps as boxes, left to right in rows, each with its output shape; colour by
+    kind of layer (convolution, pooling, recurrent, dense)."""
+    figure = go.Figure()
+    width, height, gap = 1.0, 0.62, 0.35
+    rows = (len(steps) + per_row - 1) // per_row
+    positions = []
+    for index, step in enumerate(steps):
+        row, column = divmod(index, per_row)
+        x0, y0 = column * (width + gap), -row * (height + 0.55)
+        positions.append((x0, y0))
+        figure.add_shape(
+            type="rect", x0=x0, y0=y0, x1=x0 + width, y1=y0 + height, fillcolor=KIND_COLOURS[step.kind],
+            line={"color": "#555", "width": 1},
+        )  # fmt: skip
+        params = f"<br>{step.params:,} weights" if step.params else ""
+        figure.add_annotation(
+            x=x0 + width / 2, y=y0 + height / 2, showarrow=False, font={"size": 11, "color": "#111"},
+            text=f"<b>{step.label}</b><br>{step.shape_text}{params}",
+        )  # fmt: skip
+    for (x0, y0), (x1, y1) in zip(positions, positions[1:], strict=False):
+        same_row = y0 == y1
+        start = (x0 + width, y0 + height / 2) if same_row else (x0 + width / 2, y0)
+        end = (x1, y1 + height / 2) if same_row else (x1 + width / 2, y1 + height)
+        figure.add_annotation(
+            x=end[0], y=end[1], ax=start[0], ay=start[1], xref="x", yref="y", axref="x", ayref="y",
+            showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#555", text="",
+        )  # fmt: skip
+    figure.update_xaxes(visible=False, range=[-0.1, per_row * (width + gap)])
+    figure.update_yaxes(visible=False, range=[-(rows - 1) * (height + 0.55) - 0.1, height + 0.1])
+    margin = {"l": 0, "r": 0, "t": 0, "b": 0}
+    figure.update_layout(height=40 + rows * 120, margin=margin, plot_bgcolor="white")
+    return figure
+
+
+def direction_figure(check: DirectionCheck) -> go.Figure:
+    """The model's belief that the clip runs forwards, for the clip as it is and reversed. A model
+    blind to frame order gives the same bar twice."""
+    figure = go.Figure(
+        go.Bar(
+            x=[check.forward_played, check.reversed_played],
+            y=["played forwards", "played backwards"],
+            orientation="h",
+            marker_color=["#66c2a5", "#fc8d62"],
+            text=[f"{check.forward_played:.0%}", f"{check.reversed_played:.0%}"],
+            textposition="auto",
+            hovertemplate="%{y}: P(forward) = %{x:.1%}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=0.5, line_dash="dot", annotation_text="chance", annotation_position="top")
+    figure.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability that time runs forwards"},
+        height=200,
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+    )
+    return figure
+
+
+def maps_figure(maps: np.ndarray, titles: list[str], columns: int = 8) -> go.Figure:
+    """A grid of 2D activation maps (N, H, W), each scaled on its own, as greyscale heatmaps."""
+    rows = (len(maps) + columns - 1) // columns
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01,
+                           vertical_spacing=0.08)  # fmt: skip
+    for index, activation in enumerate(maps):
+        row, column = divmod(index, columns)
+        figure.add_trace(
+            go.Heatmap(z=activation[::-1], colorscale="Viridis", showscale=False, hoverinfo="skip"),
+            row=row + 1,
+            col=column + 1,
+        )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x")
+    figure.update_annotations(font_size=10)
+    figure.update_layout(height=40 + rows * 130, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    return figure
+
+
+def stepwise_figure(probabilities: np.ndarray, classes, fps: float) -> go.Figure:
+    """Class probabilities after each frame the recurrent head has seen."""
+    colours = class_colours(classes)
+    seen = np.arange(1, len(probabilities) + 1)
+    figure = go.Figure()
+    for index, name in enumerate(classes):
+        figure.add_trace(
+            go.Scatter(
+                x=seen, y=probabilities[:, index], name=name, mode="lines+markers",
+                line={"color": colours[name]}, hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
+            )
+        )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": f"frames seen (at {fps:g} fps)", "dtick": 1},
+        yaxis={"title": "probability", "range": [0, 1.02], "tickformat": ".0%"},
+        hovermode="x unified",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def results_scatter(rows: list[dict], task: str) -> go.Figure:
+    """Accuracy against CPU latency per clip, one point per approach (latency on a log axis)."""
+    figure = go.Figure(
+        go.Scatter(
+            x=[row["latency_ms_batch1"] for row in rows],
+            y=[row["accuracy"].get(task) for row in rows],
+            mode="markers+text",
+            text=[row["architecture"] for row in rows],
+            textposition="top center",
+            marker={"size": [8 + 4 * np.log10(max(row["params"], 1)) for row in rows], "color": "#8da0cb"},
+            hovertemplate="%{text}: %{y:.1%} at %{x:.1f} ms per clip<extra></extra>",
+        )
+    )
+    figure.add_hline(y=0.5 if task == "direction" else 1 / 6, line_dash="dot", annotation_text="chance")
+    figure.update_layout(
+        xaxis={"type": "log", "title": "CPU latency per clip, batch 1 (ms)"},
+        yaxis={"title": "validation clip accuracy", "tickformat": ".0%", "range": [0, 1.05]},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def stacked_timelines(timelines: list[tuple[str, object]]) -> go.Figure:
+    """One timeline per approach, one above the other, sharing the time axis: the probability of
+    each class over time (colours as on the Analyze page)."""
+    figure = make_subplots(rows=len(timelines), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                           subplot_titles=[name for name, _ in timelines])  # fmt: skip
+    colours = class_colours(timelines[0][1].classes)
+    for row, (_, timeline) in enumerate(timelines, start=1):
+        centres = (timeline.starts_s + timeline.ends_s) / 2
+        for index, name in enumerate(timeline.classes):
+            figure.add_trace(
+                go.Scatter(
+                    x=centres, y=timeline.probabilities[:, index], name=name, legendgroup=name,
+                    showlegend=row == 1, mode="lines", line={"color": colours[name]},
+                    hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
+                ),
+                row=row, col=1,
+            )  # fmt: skip
+        figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=row, col=1)
+    figure.update_xaxes(title="time (s)", row=len(timelines), col=1)
+    figure.update_layout(height=60 + 150 * len(timelines), margin={"l": 10, "r": 10, "t": 30, "b": 40},
+                         hovermode="x unified")  # fmt: skip
     return figure

@@ -5,29 +5,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_shared import current_bundle, load_bundle, settings, use_app_navigation
-from core.analysis import analyze
+from app_shared import current_bundle, run_analysis, settings, use_app_navigation
 from core.charts import timeline_figure, top_k_figure
 from core.config import VIDEO_SUFFIXES, sample_clips
 from core.errors import ActionLabError
 from core.media import annotated_copy, browser_copy
 from core.video import frames_at, staged
 from core.youtube import fetched, safe_name
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def run_analysis(digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, max_duration_s: float):
-    """Cached by file hash, model and hop: changing display options never re-runs the model.
-    The progress bar is created in here so that a cache hit replays it, finished."""
-    bar = st.progress(0.0, text="reading video")
-    with staged(_data, suffix) as path:
-        return analyze(
-            path,
-            load_bundle(model_ref),
-            hop_s=hop_s,
-            progress=lambda f, stage: bar.progress(f, text=stage),
-            max_duration_s=max_duration_s,
-        )
 
 
 @st.cache_data(show_spinner="Preparing the video for the browser…", max_entries=16)

@@ -32,7 +32,10 @@ def button(app: AppTest, label: str):
     return next(b for b in app.button if b.label == label)
 
 
-@pytest.mark.parametrize("page", [None, "pages/learn_video.py", "pages/analyze.py", "pages/model.py"])
+LEARN_PAGES = ["pages/learn_video.py", "pages/learn_lrcn.py", "pages/learn_convlstm.py", "pages/compare.py"]
+
+
+@pytest.mark.parametrize("page", [None, *LEARN_PAGES, "pages/analyze.py", "pages/model.py"])
 def test_every_page_runs(page):
     app = open_page(page)
     assert app.title
@@ -130,11 +133,11 @@ def test_too_long_clip_is_refused_with_the_limit(monkeypatch):
 def test_what_is_a_video_shows_the_real_clips_numbers_and_the_models_frames():
     app = open_page("pages/learn_video.py")
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Resolution"] == "384x288" and metrics["Frame rate"] == "10 fps"  # exercise.avi
+    assert metrics["Resolution"] == "320x240" and metrics["Frame rate"] == "25 fps"  # v_Surfing_g10_c02
     assert len(app.get("plotly_chart")) == 1
     assert len(app.get("image")) == 1 + 20  # the scrubbed frame and the model's 20
     app.slider[0].set_value(2.0).run()
-    assert "frame 20 at 2.00 s" in str(app.get("image")[0].proto)
+    assert "frame 50 at 2.00 s" in str(app.get("image")[0].proto)
 
 
 def test_learn_pages_use_the_clip_last_analysed():
@@ -142,3 +145,19 @@ def test_learn_pages_use_the_clip_last_analysed():
     app.switch_page("pages/learn_video.py").run()
     assert app.main.selectbox[0].value == "last"
     assert {m.label: m.value for m in app.metric}["Duration"] == "9.6 s"
+
+
+def test_lrcn_page_draws_the_real_flow_feature_maps_and_the_forming_prediction():
+    app = open_page("pages/learn_lrcn.py")
+    charts = app.get("plotly_chart")
+    assert len(charts) == 4  # data flow, timeline, feature maps, prediction per frame seen
+    assert "(20, 64, 64, 3)" in str(charts[0].proto) and "LSTM 64" in str(charts[0].proto)
+    assert "Surfing" in str(charts[1].proto)  # the first sample is a real UCF101 Surfing clip
+    app.main.selectbox[1].select(3).run()  # the last convolution block
+    assert not app.exception
+
+
+def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
+    app = open_page("pages/compare.py")
+    assert not app.main.error
+    assert app.get("plotly_chart")
