@@ -55,11 +55,16 @@ def sampled_frames(digest: str, _data: bytes, suffix: str, fps: float, size: tup
         return read_frames(path, fps, size)
 
 
-def clip_windows(clip: tuple[str, bytes], spec) -> np.ndarray:
-    """Every analysis window of the clip for this model, uint8 (N, T, H, W, 3)."""
+def clip_frames(clip: tuple[str, bytes], spec) -> np.ndarray:
+    """The clip's frames as this model samples and sizes them, uint8 (N, H, W, 3)."""
     name, data = clip
     digest, suffix = hashlib.sha256(data).hexdigest(), Path(name).suffix.lower()
-    frames = sampled_frames(digest, data, suffix, spec.sampling_fps, tuple(spec.image_size))
+    return sampled_frames(digest, data, suffix, spec.sampling_fps, tuple(spec.image_size))
+
+
+def clip_windows(clip: tuple[str, bytes], spec) -> np.ndarray:
+    """Every analysis window of the clip for this model, uint8 (N, T, H, W, 3)."""
+    frames = clip_frames(clip, spec)
     if len(frames) < spec.sequence_length:
         frames = np.concatenate([frames, np.repeat(frames[-1:], spec.sequence_length - len(frames), axis=0)])
     starts = window_starts(len(frames), spec.sequence_length, spec.hop_frames)

@@ -9,6 +9,11 @@ navigation = st.navigation(
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Learn": [
             st.Page("pages/learn_video.py", title="What is a video", icon=":material/movie_info:"),
+            st.Page("pages/learn_single_frame.py", title="Single frame", icon=":material/image:"),
+            st.Page("pages/learn_late_fusion.py", title="Late fusion", icon=":material/merge:"),
+            st.Page("pages/learn_early_fusion.py", title="Early fusion", icon=":material/layers:"),
+            st.Page("pages/learn_slow_fusion.py", title="Slow fusion (3D CNN)", icon=":material/view_in_ar:"),
+            st.Page("pages/learn_pose.py", title="Pose + LSTM", icon=":material/accessibility_new:"),
             st.Page("pages/learn_lrcn.py", title="CNN + LSTM (LRCN)", icon=":material/timeline:"),
             st.Page("pages/learn_convlstm.py", title="ConvLSTM", icon=":material/grid_on:"),
             st.Page("pages/compare.py", title="Compare the approaches", icon=":material/leaderboard:"),

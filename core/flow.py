@@ -63,8 +63,12 @@ def model_flow(model) -> list[FlowStep]:
 
     def walk(layer, time_axis: tuple[int, ...]) -> None:
         name = type(layer).__name__
-        if name == "TimeDistributed":
+        if name == "TimeDistributed" and hasattr(layer.layer, "layers"):  # a per-frame model
             walk(layer.layer, time_axis + (int(layer.output.shape[1]),))
+        elif name == "TimeDistributed":  # one layer applied to every frame: its own output shape
+            shape = time_axis + tuple(int(d) for d in layer.output.shape[1:])
+            inner = layer.layer
+            steps.append(FlowStep(f"{_describe(inner)} per frame", _kind(inner), shape, layer.count_params()))
         elif hasattr(layer, "layers"):  # a nested model: its own input is the step before
             for inner in layer.layers:
                 if type(inner).__name__ != "InputLayer":

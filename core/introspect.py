@@ -117,3 +117,50 @@ def direction_check(bundle: ModelBundle, windows: np.ndarray) -> DirectionCheck:
     played = np.asarray(bundle.model.predict(to_unit(windows), verbose=0))[:, index]
     reversed_ = np.asarray(bundle.model.predict(to_unit(windows[:, ::-1]), verbose=0))[:, index]
     return DirectionCheck(float(played.mean()), float(reversed_.mean()))
+
+
+def label_in_name(name: str, classes) -> str | None:
+    """The true action of a UCF101 clip, from its file name (``v_Surfing_g10_c02.avi``)."""
+    return next((label for label in classes if f"_{label}_" in f"_{name}_".replace(".", "_")), None)
+
+
+def shuffled_prediction(bundle: ModelBundle, window: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """The model's probabilities for a uint8 window as it is and with its frames shuffled:
+    equal for a model that cannot see frame order."""
+    order = np.random.default_rng(seed).permutation(len(window))
+    both = np.stack([window, window[order]])
+    predictions = np.asarray(bundle.model.predict(to_unit(both), verbose=0))
+    return predictions[0], predictions[1]
+
+
+def fusion_weights(bundle: ModelBundle, layer_name: str) -> np.ndarray:
+    """Each first-layer filter's squared weight per frame of the stacked input, as a share of
+    that filter's total: (frames, filters). Channel 3t+c of the stack is colour c of frame t."""
+    kernel = np.asarray(bundle.model.get_layer(layer_name).kernel)  # (kh, kw, 3T, filters)
+    frames = kernel.shape[2] // 3
+    energy = (kernel.reshape(*kernel.shape[:2], frames, 3, kernel.shape[3]) ** 2).sum(axis=(0, 1, 3))
+    return energy / energy.sum(axis=0, keepdims=True)
+
+
+def temporal_reach(model) -> list[tuple[str, int]]:
+    """How many input frames one unit after each Conv3D/MaxPooling3D layer depends on (its
+    receptive field in time), from the layers' kernel, pool and stride sizes."""
+    reach, jump, steps = 1, 1, []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv3D":
+            reach += (layer.kernel_size[0] - 1) * jump
+            jump *= layer.strides[0]
+        elif kind == "MaxPooling3D":
+            reach += (layer.pool_size[0] - 1) * jump
+            jump *= layer.strides[0]
+        else:
+            continue
+        steps.append((f"{kind} {len(steps) + 1}", reach))
+    return steps
+
+
+def space_time_slice(frames: np.ndarray) -> np.ndarray:
+    """The middle row of pixels of every uint8 frame, in grey, stacked in time: (T, W)."""
+    row = frames[:, frames.shape[1] // 2].astype(np.float32)
+    return row.mean(axis=-1)

@@ -129,25 +129,103 @@ def maps_figure(maps: np.ndarray, titles: list[str], columns: int = 8) -> go.Fig
     return figure
 
 
-def stepwise_figure(probabilities: np.ndarray, classes, fps: float) -> go.Figure:
-    """Class probabilities after each frame the recurrent head has seen."""
+def class_lines_figure(x: np.ndarray, probabilities: np.ndarray, classes, x_title: str) -> go.Figure:
+    """One line per class: its probability at each point of ``x`` (frames seen, or seconds)."""
     colours = class_colours(classes)
-    seen = np.arange(1, len(probabilities) + 1)
     figure = go.Figure()
     for index, name in enumerate(classes):
         figure.add_trace(
             go.Scatter(
-                x=seen, y=probabilities[:, index], name=name, mode="lines+markers",
+                x=x, y=probabilities[:, index], name=name, mode="lines+markers", marker={"size": 4},
                 line={"color": colours[name]}, hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
             )
         )  # fmt: skip
     figure.update_layout(
-        xaxis={"title": f"frames seen (at {fps:g} fps)", "dtick": 1},
+        xaxis={"title": x_title},
         yaxis={"title": "probability", "range": [0, 1.02], "tickformat": ".0%"},
         hovermode="x unified",
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
     )
+    return figure
+
+
+def fusion_figure(per_frame: np.ndarray, label: str, fps: float) -> go.Figure:
+    """One class's probability frame by frame, and what mean and max fusion make of the frames
+    so far: the fused lines stop flickering."""
+    seen = np.arange(1, len(per_frame) + 1)
+    lines = {
+        "single frame": per_frame,
+        "mean of the frames so far (late fusion)": np.cumsum(per_frame) / seen,
+        "max of the frames so far": np.maximum.accumulate(per_frame),
+    }
+    figure = go.Figure(
+        [
+            go.Scatter(x=(seen - 1) / fps, y=values, name=name, mode="lines",
+                       line={"width": 1 if name == "single frame" else 3})
+            for name, values in lines.items()
+        ]
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": "time (s)"},
+        yaxis={"title": f"probability of {label}", "range": [0, 1.02], "tickformat": ".0%"},
+        height=320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def frame_weights_figure(energy: np.ndarray, fps: float) -> go.Figure:
+    """How strongly each first-layer filter weighs each frame of the stack: (frames, filters)."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=energy.T, x=[f"{t / fps:.2f} s" for t in range(energy.shape[0])], colorscale="Viridis",
+            colorbar={"title": "share"}, hovertemplate="filter %{y}, frame at %{x}: %{z:.1%}<extra></extra>",
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": "frame in the stack"},
+        yaxis={"title": "first-layer filter"},
+        height=360,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def reach_figure(labels: list[str], frames: list[int], window: int) -> go.Figure:
+    """How many frames one unit of each layer depends on: a 3D CNN widens it layer by layer."""
+    figure = go.Figure(go.Bar(x=labels, y=frames, text=frames, textposition="auto", marker_color="#8da0cb"))
+    figure.add_hline(y=window, line_dash="dot", annotation_text=f"the whole window ({window} frames)")
+    figure.update_layout(
+        yaxis={"title": "frames one unit sees"}, height=300, margin={"l": 10, "r": 10, "t": 10, "b": 40}
+    )
+    return figure
+
+
+def space_time_figure(slice_: np.ndarray, fps: float, kernel: int = 3) -> go.Figure:
+    """A space-time slice of the clip (one row of pixels from every frame, stacked in time):
+    motion shows as slanted stripes. A 3-frame kernel slides along it, as a 3D convolution's does."""
+    times = np.arange(slice_.shape[0]) / fps
+    figure = go.Figure(go.Heatmap(z=slice_, y=times, colorscale="Greys_r", showscale=False, hoverinfo="skip"))
+    left, right, half_frame = slice_.shape[1] * 0.45, slice_.shape[1] * 0.55, 0.5 / fps
+    boxes = [
+        {"type": "rect", "x0": left, "x1": right, "y0": times[t] - half_frame,
+         "y1": times[t + kernel - 1] + half_frame, "line": {"color": "#fc8d62", "width": 3}}
+        for t in range(slice_.shape[0] - kernel + 1)
+    ]  # fmt: skip
+    figure.update_layout(
+        shapes=[boxes[0]],
+        xaxis={"title": "position along the middle row of pixels", "showticklabels": False},
+        yaxis={"title": "time (s)", "autorange": "reversed"},
+        height=420,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        updatemenus=[{
+            "type": "buttons", "showactive": False, "x": 1.0, "y": 1.12,
+            "buttons": [{"label": "slide the kernel", "method": "animate",
+                         "args": [None, {"frame": {"duration": 250}, "transition": {"duration": 0}}]}],
+        }],
+    )  # fmt: skip
+    figure.frames = [go.Frame(layout={"shapes": [box]}) for box in boxes]
     return figure
 
 

@@ -32,7 +32,8 @@ def button(app: AppTest, label: str):
     return next(b for b in app.button if b.label == label)
 
 
-LEARN_PAGES = ["pages/learn_video.py", "pages/learn_lrcn.py", "pages/learn_convlstm.py", "pages/compare.py"]
+LEARN = ["video", "single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose", "lrcn", "convlstm"]
+LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"]
 
 
 @pytest.mark.parametrize("page", [None, *LEARN_PAGES, "pages/analyze.py", "pages/model.py"])

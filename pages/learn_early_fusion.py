@@ -1,0 +1,44 @@
+import streamlit as st
+
+from core.approaches import FUSION_CONV
+from core.introspect import fusion_weights
+from core.learn_charts import frame_weights_figure
+from learn_shared import approach_page, clip_windows
+
+INTRO = """
+**Early fusion** stacks the window's frames on top of each other, like the colour channels of
+one picture: 20 frames x 3 colours = 60 channels. The very first convolution sees all of them at
+once, so each of its filters can compare frames (a difference between two frames is motion);
+after that layer the network is an ordinary 2D image CNN.
+"""
+
+TRADEOFFS = """
+- **Sees order and motion at once**: the first layer has a separate weight for every frame, so
+  it can learn "brighter here now than a moment ago", and tell forwards from backwards.
+- **Cheap**: one 2D CNN pass per window, whatever its length.
+- **Rigid**: all temporal reasoning happens in one layer over a fixed number of frames; a longer
+  or differently-timed window needs a new network, and nothing of a frame is reused between
+  overlapping windows.
+"""
+
+
+def what_the_first_layer_sees(bundle, clip) -> None:
+    spec = bundle.spec
+    window = clip_windows(clip, spec)[0]
+    height, width = spec.image_size
+    st.markdown(
+        f"**The input**: {len(window)} frames stacked into one {width}x{height}x{3 * len(window)} picture "
+        "(every fourth frame shown)."
+    )
+    for column, (index, frame) in zip(st.columns(5), list(enumerate(window))[::4], strict=False):
+        column.image(frame, caption=f"channels {3 * index}-{3 * index + 2}", width="stretch")
+    st.markdown(
+        "**What the first layer weighs**: for each of its filters, the share of its weights on each "
+        "frame. Filters that spread their weight over many frames, or put opposite signs on "
+        "neighbouring ones, are looking at change over time."
+    )
+    weights = fusion_weights(bundle, FUSION_CONV)
+    st.plotly_chart(frame_weights_figure(weights, spec.sampling_fps), width="stretch")
+
+
+approach_page("early_fusion", "Early fusion", INTRO, TRADEOFFS, what_the_first_layer_sees)

@@ -1,0 +1,42 @@
+import numpy as np
+import streamlit as st
+
+from core.approaches import per_frame_probabilities
+from core.dataset import to_unit
+from core.introspect import label_in_name, shuffled_prediction
+from core.learn_charts import fusion_figure
+from learn_shared import approach_page, clip_frames, clip_windows
+
+INTRO = """
+**Late fusion** classifies every frame of the window on its own, like the single-frame model,
+and only then merges the frames' answers, here by averaging their class probabilities. Time is
+fused at the very end, after each frame has already been reduced to six numbers.
+"""
+
+TRADEOFFS = """
+- **Steadier than one frame**: averaging 20 frames' votes absorbs the odd misleading frame, so
+  the timeline stops flickering and accuracy rises.
+- **Still order-blind**: the mean of the frames is the same in any order. Shuffle a window's
+  frames (below) and the answer does not move; on *Which way does time run?* it is at chance.
+- **Cost grows with the frames**: every frame goes through the CNN (shared between overlapping
+  windows in analysis, as for the LRCN).
+"""
+
+
+def fusion_steadies_flicker(bundle, clip) -> None:
+    spec = bundle.spec
+    frames = clip_frames(clip, spec)
+    per_frame = per_frame_probabilities(bundle.model, to_unit(frames))
+    label = label_in_name(clip[0], spec.classes) or spec.classes[int(per_frame.mean(axis=0).argmax())]
+    index = spec.classes.index(label)
+    st.markdown(f"**Fusion steadies the flicker**: the probability of **{label}**, frame by frame and fused.")
+    st.plotly_chart(fusion_figure(per_frame[:, index], label, spec.sampling_fps), width="stretch")
+    as_is, shuffled = shuffled_prediction(bundle, clip_windows(clip, spec)[0])
+    st.markdown(
+        f"**What it cannot see**: the first window's frames in order give {label} "
+        f"{as_is[index]:.1%}; shuffled, {shuffled[index]:.1%} "
+        f"(largest difference over all classes: {np.abs(as_is - shuffled).max():.1e})."
+    )
+
+
+approach_page("late_fusion", "Late fusion", INTRO, TRADEOFFS, fusion_steadies_flicker)
