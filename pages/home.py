@@ -3,13 +3,17 @@ import streamlit as st
 from app_shared import use_app_navigation
 
 use_app_navigation()
-
 st.title("Action Recognition Lab")
 st.markdown(
-    "Upload a video and a CNN + LSTM network trained on real UCF101 clips tells you which action "
-    "happens when, as a timeline. Along the way, see how video classifiers work and how well ours do."
+    "Upload a video or paste a link, and CNN + LSTM networks trained on real UCF101 clips tell you "
+    "which action happens when, as a timeline. Along the way, see how every classic approach to video "
+    "classification works, and how well each does on the same clips."
 )
-analyze, model = st.columns(2)
+learn, analyze, model = st.columns(3)
+with learn.container(border=True):
+    st.markdown("**Learn**: frames, single-frame models, fusion, 3D CNNs, LSTMs, ConvLSTMs, each run live.")
+    st.page_link("pages/learn_video.py", label="Start with: what is a video", icon=":material/school:")
+    st.page_link("pages/compare.py", label="Compare the approaches", icon=":material/leaderboard:")
 with analyze.container(border=True):
     st.markdown("**Analyze a video**: a timeline of actions for your own clip, with downloads.")
     st.page_link("pages/analyze.py", label="Open", icon=":material/movie:")
