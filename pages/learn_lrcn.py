@@ -2,7 +2,7 @@ import numpy as np
 import streamlit as st
 
 from core.introspect import frame_feature_maps, prediction_after_each_frame
-from core.learn_charts import maps_figure, stepwise_figure
+from core.learn_charts import class_lines_figure, maps_figure
 from learn_shared import approach_page, clip_windows
 
 INTRO = """
@@ -44,7 +44,9 @@ def inside_the_lrcn(bundle, clip) -> None:
     )
     st.markdown("**How the LSTM's answer forms**, frame by frame through the first window:")
     steps = prediction_after_each_frame(bundle, window)
-    st.plotly_chart(stepwise_figure(steps, bundle.spec.classes, bundle.spec.sampling_fps), width="stretch")
+    seen = np.arange(1, len(steps) + 1)
+    x_title = f"frames seen (at {bundle.spec.sampling_fps:g} fps)"
+    st.plotly_chart(class_lines_figure(seen, steps, bundle.spec.classes, x_title), width="stretch")
 
 
 approach_page("lrcn", "CNN + LSTM (LRCN)", INTRO, TRADEOFFS, inside_the_lrcn)
