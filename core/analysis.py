@@ -97,8 +97,8 @@ def _batched(items: Iterator, size: int) -> Iterator[list]:
 
 
 class _ProgressReporter:
-    def __init__(self, info: VideoInfo, fps: float, callback: Progress | None):
-        self.expected = max(1, int(info.duration_s * fps) + 1)
+    def __init__(self, expected_frames: int, callback: Progress | None):
+        self.expected = max(1, expected_frames)
         self.callback = callback
 
     def frames(self, done: int) -> None:
@@ -221,7 +221,7 @@ def analyze(
     hop = hop_frames(bundle, hop_s)
     size = (spec.image_size[1], spec.image_size[0])
     frames = prefetched(iter_frames(video, spec.sampling_fps, size, info), depth=2 * FRAME_BATCH)
-    report = _ProgressReporter(info, spec.sampling_fps, progress)
+    report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
     shared = share_frame_features and predictor(bundle).split
     compute = _probabilities_split if shared else _probabilities_whole
     probabilities, window_first_frames, count = compute(frames, bundle, hop, report)
@@ -240,3 +240,15 @@ def analyze(
         frames_analysed=count,
         warnings=_warnings(info, count, bundle),
     )
+
+
+def window_probabilities(frames: np.ndarray, bundle: ModelBundle) -> np.ndarray:
+    """Class probabilities of every window of already decoded uint8 frames (sampled and sized
+    for the bundle), cut and computed exactly as ``analyze`` does for a file: for frames that
+    are no file, such as a clip played backwards (the direction task)."""
+    sampled = (SampledFrame(i, i / bundle.spec.sampling_fps, image) for i, image in enumerate(frames))
+    compute = _probabilities_split if predictor(bundle).split else _probabilities_whole
+    probabilities, _, count = compute(sampled, bundle, bundle.spec.hop_frames, _ProgressReporter(1, None))
+    if count == 0:
+        raise VideoError("No frames to classify.")
+    return probabilities

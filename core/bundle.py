@@ -33,6 +33,7 @@ class BundleSpec:
     sampling_fps: float
     normalization: str = "unit"  # uint8 / 255 -> [0, 1]
     hop_frames: int = 3
+    task: str = "action"  # or "direction": was the clip played forwards or backwards (core.dataset)
 
     @property
     def window_s(self) -> float:
@@ -56,6 +57,7 @@ class BundleSpec:
                 sampling_fps=float(data["sampling_fps"]),
                 normalization=str(data.get("normalization", "unit")),
                 hop_frames=int(data.get("hop_frames", 3)),
+                task=str(data.get("task", "action")),
             )
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ModelError(f"config.json is incomplete or malformed ({error!r}).") from error

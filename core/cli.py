@@ -185,6 +185,7 @@ def cmd_train(args) -> int:
 
     config = TrainingConfig(
         architecture=args.arch,
+        task=args.task,
         epochs=args.epochs,
         patience=args.patience,
         batch_size=args.batch_size,
@@ -198,6 +199,39 @@ def cmd_train(args) -> int:
     )
     command = shlex.join(["python", "-m", "core", *sys.argv[1:]])
     train(args.data_dir, config, args.out, command, cache_dir=args.cache_dir)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from core.compare import APPROACHES_DIR, RESULTS_FILE, compare, write
+
+    root = Path(args.bundles) if args.bundles else APPROACHES_DIR
+    command = shlex.join(["python", "-m", "core", *sys.argv[1:]])
+    table = compare(
+        args.data_dir,
+        root,
+        command,
+        tuple(args.val_groups),
+        args.batch_size,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    written = write(table, args.out or root / RESULTS_FILE)
+    if args.json:
+        print(json.dumps(table.to_dict()))
+        return 0
+    print(
+        f"{'architecture':<14} {'action':>7} {'direction':>9} {'params':>9} {'GFLOPs':>7} "
+        f"{'ms/clip':>8} {'ms/clip@' + str(args.batch_size):>10} {'train s':>9}"
+    )
+    for row in table.rows:
+        accuracy = [f"{a:.3f}" if a is not None else "-" for a in row.accuracy.values()]
+        trained = sum(s for s in row.train_s.values() if s)
+        print(
+            f"{row.architecture:<14} {accuracy[0]:>7} {accuracy[1]:>9} {row.params:>9,} "
+            f"{row.flops_per_clip / 1e9:>7.2f} {row.latency_ms_batch1:>8.2f} {row.latency_ms_batched:>10.2f} "
+            f"{trained:>9.0f}"
+        )
+    print(f"written to {written}")
     return 0
 
 
@@ -228,6 +262,7 @@ def cmd_bench(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from core.dataset import TASKS
     from core.models import architectures
     from core.training import STRATEGIES, TrainingConfig
 
@@ -255,6 +290,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("data_dir")
     train.add_argument("--arch", required=True, choices=sorted(architectures()))
     train.add_argument("--out", required=True, help="bundle folder to write")
+    train.add_argument(
+        "--task",
+        default="action",
+        choices=TASKS,
+        help="action: the class folders; direction: was the clip played forwards or backwards",
+    )
     defaults = TrainingConfig(architecture="")
     train.add_argument("--epochs", type=_positive(int), default=defaults.epochs)
     train.add_argument("--patience", type=_positive(int), default=defaults.patience)
@@ -278,6 +319,21 @@ def parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--cache-dir", help="where decoded frames are cached")
     train.set_defaults(run=cmd_train)
+
+    compare = commands.add_parser(
+        "compare", help="results table of the approaches' bundles (accuracy on both tasks, cost, speed)"
+    )
+    compare.add_argument("data_dir", help="the <Class>/<clip> folder the bundles were trained on")
+    compare.add_argument(
+        "--bundles", help="folder of <task>/<architecture> bundles (default: models/approaches)"
+    )
+    compare.add_argument("--out", help="where to write the table (default: BUNDLES/results.json)")
+    compare.add_argument("--val-groups", type=_groups, default="8-11")
+    compare.add_argument(
+        "--batch-size", type=_positive(int), default=16, help="batch for the batched latency"
+    )
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(run=cmd_compare)
 
     publish = commands.add_parser("publish", help="upload a bundle to the Hugging Face Hub")
     publish.add_argument("folder", help="bundle folder")

@@ -2,6 +2,10 @@
 
 Clips of one UCF group come from the same source video, so splits are made by group and
 never by clip: a clip split leaks scenes into validation and inflates accuracy.
+
+Two tasks are learnt from the same clips: ``action`` (the class folders) and ``direction``
+(was the clip played forwards or backwards?). The reversed copies are made on the fly, as
+reversed views of the same frames, so both tasks share one split and one frame cache.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from core.video import read_frames
 from core.windows import cut_windows, window_indices, window_starts
 
 DEFAULT_VAL_GROUPS = (8, 9, 10, 11)
+TASKS = ("action", "direction")
+DIRECTIONS = ("forward", "backward")  # the direction task's classes; index 1: played backwards
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
 
 
@@ -178,13 +184,51 @@ def augment(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
+def task_classes(task: str, classes: list[str]) -> list[str]:
+    """What a model for ``task`` predicts: the action classes, or forward/backward."""
+    if task not in TASKS:
+        raise DatasetError(f"Unknown task '{task}'. Choose one of: {', '.join(TASKS)}.")
+    return list(DIRECTIONS) if task == "direction" else list(classes)
+
+
+def played(frames: np.ndarray, backward: bool) -> np.ndarray:
+    """A clip's frames (or per-frame features) in recorded order, or reversed: a view, no copy."""
+    return frames[::-1] if backward else frames
+
+
+def directed_views(clips: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every clip played forwards and backwards, with the direction labels: the direction
+    task's evaluation set, exactly balanced, so an order-blind model scores 50%."""
+    views = [played(frames, backward) for frames in clips for backward in (False, True)]
+    return views, np.tile(np.arange(len(DIRECTIONS), dtype=np.int32), len(clips))
+
+
+def labelled_windows(
+    frames: np.ndarray, label: int, task: str, sequence_length: int, count: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int]]:
+    """``count`` training windows of one clip with the label ``task`` gives them.
+
+    For ``direction`` each window is cut from the clip played forwards or backwards (at random)
+    and labelled so. The clip is reversed *before* the window is cut, so a short clip's
+    repeated last frame sits at the end of its windows either way and gives nothing away.
+    """
+    if task != "direction":
+        for window in training_windows(frames, sequence_length, count, rng):
+            yield window, label
+        return
+    for _ in range(count):
+        backward = int(rng.integers(2))
+        for window in training_windows(played(frames, bool(backward)), sequence_length, 1, rng):
+            yield window, backward
+
+
 def feature_windows(
-    views: list[np.ndarray], sequence_length: int, count: int, rng: np.random.Generator
-) -> Iterator[np.ndarray]:
-    """Like ``training_windows``, over per-frame features; each window from a random view
+    views: list[np.ndarray], label: int, task: str, sequence_length: int, count: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Like ``labelled_windows``, over per-frame features; each window from a random view
     (e.g. the clip as it is or mirrored, see ``FeatureCache``)."""
     for _ in range(count):
-        yield from training_windows(views[rng.integers(len(views))], sequence_length, 1, rng)
+        yield from labelled_windows(views[rng.integers(len(views))], label, task, sequence_length, 1, rng)
 
 
 def training_windows(

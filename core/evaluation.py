@@ -1,17 +1,18 @@
-"""Clip-level scoring of a bundle on a ``<Class>/<clip>`` folder, through the real analysis path."""
+"""Clip-level scoring of a bundle on a ``<Class>/<clip>`` folder, through the real analysis path
+(for the direction task, through its window computation on decoded, possibly reversed frames)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.analysis import analyze
+from core.analysis import analyze, window_probabilities
 from core.bundle import ModelBundle
-from core.dataset import Clip, scan
-from core.errors import DatasetError
+from core.dataset import DIRECTIONS, Clip, directed_views, scan
+from core.errors import DatasetError, ModelError
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,16 @@ class EvaluationReport:
         data = asdict(self)
         data["accuracy"] = round(self.accuracy, 4)
         return data
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One clip's verdict: its true and predicted label and the confidence of the prediction."""
+
+    clip: str
+    true: str
+    predicted: str
+    confidence: float
 
 
 def scores(classes: list[str], truth: list[int], predicted: list[int]) -> tuple[dict, list[list[int]]]:
@@ -71,23 +82,51 @@ def evaluate(
     unknown = sorted({c.label for c in clips} - set(classes))
     if unknown:
         raise DatasetError(f"Classes {unknown} in {data_dir} are not among the model's classes {classes}.")
+
+    def judged() -> Iterator[Judgement]:
+        for done, clip in enumerate(clips, start=1):
+            label, confidence = analyze(clip.path, bundle).top_k(1)[0]
+            yield Judgement(clip.path.name, clip.label, label, confidence)
+            if progress:
+                progress(done, len(clips))
+
+    return _report(classes, judged(), clips)
+
+
+def evaluate_direction(
+    bundle: ModelBundle,
+    clips: list[Clip],
+    frames_of: Callable[[Path], np.ndarray],
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationReport:
+    """Score a direction-task bundle: every clip played forwards and backwards, each judged by its
+    windows' mean probabilities as ``evaluate`` judges a file. ``frames_of`` gives a clip's frames
+    sampled and sized for the bundle (e.g. ``FrameCache.frames``): a reversed clip is no file."""
+    classes = list(bundle.spec.classes)
+    if classes != list(DIRECTIONS):
+        raise ModelError(f"{bundle.name} predicts {classes}, not whether a clip plays forwards or backwards.")
+
+    def judged() -> Iterator[Judgement]:
+        for done, clip in enumerate(clips, start=1):
+            views, labels = directed_views([frames_of(clip.path)])
+            for view, label in zip(views, labels, strict=True):
+                mean = window_probabilities(view, bundle).mean(axis=0)
+                name = clip.path.name + (" (played backwards)" if label else "")
+                yield Judgement(name, classes[label], classes[int(mean.argmax())], float(mean.max()))
+            if progress:
+                progress(done, len(clips))
+
+    return _report(classes, judged(), clips)
+
+
+def _report(classes: list[str], judgements: Iterable[Judgement], clips: list[Clip]) -> EvaluationReport:
     truth, predicted, mistakes = [], [], []
-    for done, clip in enumerate(clips, start=1):
-        label, confidence = analyze(clip.path, bundle).top_k(1)[0]
-        truth.append(classes.index(clip.label))
-        predicted.append(classes.index(label))
-        if label != clip.label:
-            mistakes.append(
-                {
-                    "clip": clip.path.name,
-                    "true": clip.label,
-                    "predicted": label,
-                    "confidence": round(confidence, 4),
-                }
-            )
-        if progress:
-            progress(done, len(clips))
+    for judgement in judgements:
+        truth.append(classes.index(judgement.true))
+        predicted.append(classes.index(judgement.predicted))
+        if judgement.predicted != judgement.true:
+            mistakes.append({**asdict(judgement), "confidence": round(judgement.confidence, 4)})
     per_class, confusion = scores(classes, truth, predicted)
     accuracy = float(np.mean(np.array(truth) == np.array(predicted)))
     clip_groups = sorted({c.group for c in clips})
-    return EvaluationReport(accuracy, len(clips), classes, per_class, confusion, clip_groups, mistakes)
+    return EvaluationReport(accuracy, len(truth), classes, per_class, confusion, clip_groups, mistakes)

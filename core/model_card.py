@@ -59,11 +59,22 @@ for the frames as they are and mirrored) with temporal jitter (speed 0.8-1.25x)"
         augmentation = """random windows per training clip with temporal jitter
 (speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes"""
         backbone_section = ""
+    if spec.task == "direction":
+        what = f"""tells whether a clip of `{dataset}` plays forwards or backwards
+(task `direction`: each clip is also reversed on the fly; classes: {", ".join(spec.classes)})."""
+        limits = """Every validation clip is scored twice, as recorded and reversed, so an
+order-blind model scores 50% by construction; motion that looks the same both ways
+(a swaying violin bow) cannot be told apart by any model."""
+    else:
+        what = f"""recognises
+{len(spec.classes)} actions of `{dataset}` (task `action`): {", ".join(spec.classes)}."""
+        limits = f"""{len(spec.classes)} classes only: any other action is mapped to one of them, often
+with high confidence, because the model knows no other answer. Footage unlike the training clips
+(320x240 YouTube videos) will be less reliable."""
     return f"""{_front_matter(spec, validation["accuracy"], dataset)}
 # {spec.name}
 
-A `{spec.architecture}` video classifier {origin} on
-{len(spec.classes)} actions of `{dataset}`: {", ".join(spec.classes)}.
+A `{spec.architecture}` video classifier, {origin}, that {what}
 
 - **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
   ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, scaled to [0, 1].
@@ -104,7 +115,5 @@ AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {trai
 
 ## Limits
 
-{len(spec.classes)} classes only: any other action is mapped to one of them, often with high
-confidence, because the model knows no other answer. Footage unlike the training clips
-(320x240 YouTube videos) will be less reliable.
+{limits}
 """

@@ -171,3 +171,7 @@ def split(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
         if isinstance(layer, layers.TimeDistributed) and layer.layer.name == FRAME_ENCODER:
             return layer.layer, model.get_layer(SEQUENCE_HEAD)
     return None
+
+
+# Last, so that core.approaches finds this module complete when it registers its builders.
+import core.approaches  # noqa: E402, F401

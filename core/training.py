@@ -4,6 +4,9 @@ Training sees several randomly placed, speed-jittered and augmented windows of e
 clip per epoch; validation cuts the same windows that analysis cuts and averages them per clip,
 so early stopping watches the number users get: clip accuracy on unseen groups.
 
+The task is the action (class folders) or the direction of time (``core.dataset``: every window
+comes from its clip played forwards or backwards; validation plays each clip both ways).
+
 Models whose frame encoder is frozen (an ImageNet backbone) take a shortcut: every frame is
 encoded once (``dataset.FeatureCache``) and only the sequence head is fitted, on windows of
 cached features; the saved bundle is still the whole model, frames in, probabilities out.
@@ -24,16 +27,19 @@ import numpy as np
 from core import bundle as bundles
 from core.dataset import (
     DEFAULT_VAL_GROUPS,
+    TASKS,
     FeatureCache,
     FrameCache,
     Split,
     augment,
+    directed_views,
     evaluation_windows,
     feature_windows,
+    labelled_windows,
     scan,
     split_by_group,
+    task_classes,
     to_unit,
-    training_windows,
 )
 from core.errors import ActionLabError
 from core.model_card import training_card
@@ -45,6 +51,7 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class TrainingConfig:
     architecture: str
+    task: str = "action"  # or "direction" (core.dataset.TASKS)
     # 0 = what the architecture was designed for (core.models.input_defaults)
     sequence_length: int = 0
     image_size: int = 0
@@ -147,10 +154,10 @@ def _training_dataset(frames: list, labels: np.ndarray, config: TrainingConfig, 
 
     def generate():
         for clip in rng.permutation(len(frames)):
-            for window in training_windows(
-                frames[clip], config.sequence_length, config.windows_per_clip, rng
+            for window, label in labelled_windows(
+                frames[clip], labels[clip], config.task, config.sequence_length, config.windows_per_clip, rng
             ):
-                yield augment(window, rng), labels[clip]
+                yield augment(window, rng), label
 
     return _batched_dataset(generate, shape, config.batch_size)
 
@@ -161,10 +168,14 @@ def _feature_dataset(features: list, labels: np.ndarray, config: TrainingConfig,
 
     def generate():
         for clip in rng.permutation(len(features)):
-            for window in feature_windows(
-                list(features[clip]), config.sequence_length, config.windows_per_clip, rng
-            ):
-                yield window, labels[clip]
+            yield from feature_windows(
+                list(features[clip]),
+                labels[clip],
+                config.task,
+                config.sequence_length,
+                config.windows_per_clip,
+                rng,
+            )
 
     return _batched_dataset(generate, shape, config.batch_size)
 
@@ -268,25 +279,30 @@ def train(
     import tensorflow as tf
 
     from core import models
-    from core.evaluation import evaluate
+    from core.evaluation import evaluate, evaluate_direction
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     rng = np.random.default_rng(config.seed)
 
-    classes, clips = scan(data_dir)
+    if config.task not in TASKS:
+        raise ActionLabError(f"Unknown task '{config.task}'. Choose one of: {', '.join(TASKS)}.")
+    folders, clips = scan(data_dir)
+    classes = task_classes(config.task, folders)
     split = split_by_group(clips, config.val_groups)
     if config.limit_clips:
         split = Split(
             _limit(split.train, config.limit_clips), _limit(split.val, config.limit_clips), split.val_groups
         )
     log(
-        f"{len(classes)} classes; train groups {split.train_groups} ({len(split.train)} clips), "
+        f"task {config.task}: {len(classes)} classes; "
+        f"train groups {split.train_groups} ({len(split.train)} clips), "
         f"validation groups {split.val_groups} ({len(split.val)} clips)"
     )
     size = config.image_size
-    train_labels = np.array([classes.index(c.label) for c in split.train], dtype=np.int32)
-    val_labels = np.array([classes.index(c.label) for c in split.val], dtype=np.int32)
+    # direction: labels are drawn per window (labelled_windows); the folder's index is unused
+    train_labels = np.array([folders.index(c.label) for c in split.train], dtype=np.int32)
+    val_labels = np.array([folders.index(c.label) for c in split.val], dtype=np.int32)
     shape = models.InputShape(config.sequence_length, size, size)
     with strategy.scope():
         model = models.build(config.architecture, shape, len(classes))
@@ -302,6 +318,8 @@ def train(
         fitted = model
         train_items, val_views = _load_frames(split, cache, log)
         dataset = _training_dataset(train_items, train_labels, config, rng)
+    if config.task == "direction":
+        val_views, val_labels = directed_views(val_views)
     val_windows = [evaluation_windows(v, config.sequence_length, config.hop_frames) for v in val_views]
     owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(val_windows)])
     val_x = np.concatenate(val_windows) if frozen_encoder else to_unit(np.concatenate(val_windows))
@@ -349,11 +367,17 @@ def train(
         image_size=(size, size),
         sampling_fps=config.sampling_fps,
         hop_frames=config.hop_frames,
+        task=config.task,
     )
     bundles.save(out_dir, model, spec, metrics={}, card="")
     log("scoring the saved bundle on the validation groups through the analysis path")
-    report = evaluate(data_dir, bundles.load(out_dir), clips=split.val)
+    saved = bundles.load(out_dir)
+    if config.task == "direction":
+        report = evaluate_direction(saved, split.val, cache.frames)
+    else:
+        report = evaluate(data_dir, saved, clips=split.val)
     metrics = {
+        "task": config.task,
         "validation": report.to_dict(),
         "split": {
             "train_groups": list(split.train_groups),

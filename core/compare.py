@@ -1,0 +1,209 @@
+"""The approaches side by side (``python -m core compare``): one row per architecture with its
+clip accuracy on both tasks, size, cost and speed, measured from the bundles under
+``models/approaches/<task>/<architecture>/``.
+
+- **Accuracy** is measured afresh on the validation groups of ``DATA_DIR``: the action task
+  through ``evaluation.evaluate`` (the analysis path, file by file), the direction task through
+  ``evaluation.evaluate_direction`` (every clip played forwards and backwards).
+- **Parameters, FLOPs and latency** come from the action bundle (the direction bundle is the
+  same network with a two-class output layer).
+- **FLOPs per clip** (one model input: ``sequence_length`` frames) are counted from the layer
+  shapes, 2 per multiply-accumulate, in the layers that do the arithmetic: convolutions (2D, 3D),
+  dense layers and the matrix products inside LSTM and ConvLSTM cells, times every frame or
+  step they run on. Normalisation, activations, pooling and the cells' gate arithmetic are left
+  out (each a few percent at most). ``tf.profiler`` is not used because it counts a recurrent
+  layer's loop body once instead of once per time step.
+- **Latency** is CPU wall time of the compiled forward pass that analysis uses, the median of
+  repeated calls on random clips, per clip, at batch 1 and batched.
+- **Training time** is read from each bundle's ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import bundle as bundles
+from core.config import PROJECT_ROOT
+from core.dataset import DEFAULT_VAL_GROUPS, TASKS, FrameCache, scan
+from core.errors import ModelError
+
+APPROACHES_DIR = PROJECT_ROOT / "models" / "approaches"
+RESULTS_FILE = "results.json"
+# the Learn pages' order: from no time at all to time inside the recurrent cell
+ORDER = ("single_frame", "late_fusion", "early_fusion", "slow_fusion", "lrcn", "convlstm")
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ApproachRow:
+    architecture: str
+    description: str
+    params: int
+    flops_per_clip: int
+    latency_ms_batch1: float
+    latency_ms_batched: float
+    batch_size: int
+    accuracy: dict[str, float | None]  # by task; None where that task's bundle is missing
+    train_s: dict[str, float | None]
+    bundles: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    command: str
+    data: str
+    validation_groups: list[int]
+    tasks: list[str]
+    rows: list[ApproachRow]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def count_flops(model) -> int:
+    """Floating-point operations of one forward pass for one input (see the module docstring)."""
+    return sum(_layer_flops(layer, 1) for layer in model.layers)
+
+
+def _layer_flops(layer, repeat: int) -> int:
+    """``repeat``: how many times the layer runs per input (frames, for a TimeDistributed one)."""
+    from keras import Model, layers
+
+    if isinstance(layer, Model):
+        return sum(_layer_flops(inner, repeat) for inner in layer.layers)
+    if isinstance(layer, layers.TimeDistributed):
+        if isinstance(layer.layer, layers.Dense):  # has no output shape of its own: use the wrapper's
+            return _dense_flops(layer.layer, layer.output.shape, repeat)
+        if not isinstance(layer.layer, Model):
+            raise ModelError(
+                f"Cannot count the FLOPs of {layer.name}: it wraps a {type(layer.layer).__name__}."
+            )
+        return _layer_flops(layer.layer, repeat * layer.input.shape[1])
+    if isinstance(layer, layers.ConvLSTM2D):
+        steps, channels = layer.input.shape[1], layer.input.shape[-1]
+        height, width = layer.output.shape[-3:-1]
+        per_position = math.prod(layer.kernel_size) * (channels + layer.filters) * 4 * layer.filters
+        return 2 * repeat * steps * height * width * per_position
+    if isinstance(layer, layers.LSTM):
+        steps, channels = layer.input.shape[1], layer.input.shape[-1]
+        return 2 * repeat * steps * (channels + layer.units) * 4 * layer.units
+    if isinstance(layer, layers.Conv2D | layers.Conv3D):
+        per_output = math.prod(layer.kernel_size) * layer.input.shape[-1] // layer.groups
+        return 2 * repeat * math.prod(layer.output.shape[1:]) * per_output
+    if isinstance(layer, layers.Dense):
+        return _dense_flops(layer, layer.output.shape, repeat)
+    return 0
+
+
+def _dense_flops(layer, output_shape: tuple, repeat: int) -> int:
+    return 2 * repeat * math.prod(output_shape[1:-1]) * math.prod(layer.kernel.shape)
+
+
+def latency_ms(model_bundle: bundles.ModelBundle, batch_size: int, min_seconds: float = 1.0) -> float:
+    """Median milliseconds per clip of the compiled forward pass on ``batch_size`` random clips,
+    over calls repeated for at least ``min_seconds`` (and at least 5 of them)."""
+    from core.analysis import predictor
+
+    spec = model_bundle.spec
+    clips = np.random.default_rng(0).random((batch_size, spec.sequence_length, *spec.image_size, 3))
+    clips = clips.astype(np.float32)
+    forward = predictor(model_bundle).whole
+    np.asarray(forward(clips))  # trace and warm up
+    timings: list[float] = []
+    while len(timings) < 5 or sum(timings) < min_seconds:
+        started = time.perf_counter()
+        np.asarray(forward(clips))
+        timings.append(time.perf_counter() - started)
+    return 1000 * statistics.median(timings) / batch_size
+
+
+def _accuracy(model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...]) -> float:
+    from core.evaluation import evaluate, evaluate_direction
+
+    spec = model_bundle.spec
+    if spec.task == "direction":
+        _, clips = scan(data_dir, val_groups)
+        frames = FrameCache(None, spec.sampling_fps, (spec.image_size[1], spec.image_size[0]))
+        return evaluate_direction(model_bundle, clips, frames.frames).accuracy
+    return evaluate(data_dir, model_bundle, val_groups).accuracy
+
+
+def _training_seconds(model_bundle: bundles.ModelBundle | None) -> float | None:
+    return model_bundle.metrics.get("training", {}).get("seconds") if model_bundle else None
+
+
+def _shown(path: Path) -> str:
+    """A bundle's path as the pages find it: relative to the project when inside it."""
+    resolved = path.resolve()
+    return (
+        resolved.relative_to(PROJECT_ROOT).as_posix() if resolved.is_relative_to(PROJECT_ROOT) else str(path)
+    )
+
+
+def _row(
+    architecture: str,
+    found: dict[str, Path],
+    data_dir: Path,
+    val_groups: tuple[int, ...],
+    batch: int,
+    log: Log,
+) -> ApproachRow:
+    from core.models import architectures
+
+    loaded = {task: bundles.load(folder) for task, folder in found.items()}
+    accuracy: dict[str, float | None] = dict.fromkeys(TASKS)
+    for task, model_bundle in loaded.items():
+        if model_bundle.spec.task != task:
+            raise ModelError(f"{found[task]} was trained for task '{model_bundle.spec.task}', not '{task}'.")
+        log(f"{architecture}: scoring the {task} bundle on groups {list(val_groups)}")
+        accuracy[task] = round(_accuracy(model_bundle, data_dir, val_groups), 4)
+    reference = loaded.get("action") or next(iter(loaded.values()))
+    log(f"{architecture}: timing at batch 1 and {batch}")
+    return ApproachRow(
+        architecture=architecture,
+        description=architectures().get(architecture, ""),
+        params=int(reference.model.count_params()),
+        flops_per_clip=count_flops(reference.model),
+        latency_ms_batch1=round(latency_ms(reference, 1), 3),
+        latency_ms_batched=round(latency_ms(reference, batch), 3),
+        batch_size=batch,
+        accuracy=accuracy,
+        train_s={task: _training_seconds(loaded.get(task)) for task in TASKS},
+        bundles={task: _shown(found[task]) if task in found else None for task in TASKS},
+    )
+
+
+def compare(
+    data_dir: str | Path,
+    root: str | Path = APPROACHES_DIR,
+    command: str = "",
+    val_groups: tuple[int, ...] = DEFAULT_VAL_GROUPS,
+    batch_size: int = 16,
+    log: Log = lambda _: None,
+) -> Comparison:
+    """A row for every architecture with a bundle under ``root/<task>/<architecture>/``."""
+    root, data_dir = Path(root), Path(data_dir)
+    found: dict[str, dict[str, Path]] = {}
+    for task in TASKS:
+        for folder in bundles.bundled(root / task):
+            found.setdefault(folder.name, {})[task] = folder
+    if not found:
+        raise ModelError(f"No bundles under {root}/<task>/<architecture>/ (tasks: {', '.join(TASKS)}).")
+    ranked = sorted(found, key=lambda name: (ORDER.index(name) if name in ORDER else len(ORDER), name))
+    rows = [_row(name, found[name], data_dir, val_groups, batch_size, log) for name in ranked]
+    return Comparison(command, data_dir.name, sorted(val_groups), list(TASKS), rows)
+
+
+def write(comparison: Comparison, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(comparison.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
