@@ -117,7 +117,8 @@ def score_joined_video(bundle, encoder_cache: FrameCache, encode, linear) -> dic
 
 def read_tradeoff(path: Path) -> list[dict]:
     """Training records of ``tools/effnet_tradeoff.py``, their backbone timings replaced by those of
-    a later ``--timing-only`` run in the same file, and each with its best validation loss."""
+    a later ``--timing-only`` run in the same file, each with its best validation loss and its last
+    epoch's clip accuracy (the best epoch is chosen on validation, the last one is not)."""
     records = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
     timings = {(r["image_size"], r["sampling_fps"]): r for r in records if "val_clip_accuracy" not in r}
     rows = []
@@ -126,6 +127,7 @@ def read_tradeoff(path: Path) -> list[dict]:
         row = {**record, **timings.get(key, {})}
         history = json.loads((path.parent / record["bundle"] / "metrics.json").read_text())["history"]
         row["best_val_loss"] = min(h["val_loss"] for h in history)
+        row["last_val_clip_accuracy"] = history[-1]["val_clip_accuracy"]
         rows.append(row)
     return rows
 
@@ -143,6 +145,10 @@ def selection_note(history: list[dict]) -> str:
         f"{min(others):.4f}-{max(others):.4f}. The linear baseline was fitted once (20 epochs), with no "
         "choice made on validation."
     )
+
+
+def _segments(segments: list) -> str:
+    return ", ".join(f"{label} {start:.1f}-{end:.1f} s" for label, start, end in segments)
 
 
 def markdown(figures: dict, tradeoff: list[dict], note: str = "") -> str:
@@ -164,8 +170,8 @@ def markdown(figures: dict, tradeoff: list[dict], note: str = "") -> str:
         f"{joined['cut_s']} s) | {joined['lstm_head']['window_accuracy']:.4f} | "
         f"{joined['frame_average']['window_accuracy']:.4f} |",
         "",
-        f"Segments on the joined video: LSTM head {joined['lstm_head']['segments']}; frame average "
-        f"{joined['frame_average']['segments']}.",
+        f"Segments on the joined video: LSTM head {_segments(joined['lstm_head']['segments'])}; "
+        f"frame average {_segments(joined['frame_average']['segments'])}.",
         "",
         figures["selection_note"],
     ]
@@ -176,19 +182,20 @@ def markdown(figures: dict, tradeoff: list[dict], note: str = "") -> str:
             "",
             "Heads trained the same way at each setting (`tools/effnet_tradeoff.py`, 3.3 s windows",
             "every 0.5 s; training time includes computing every clip's features, with the 2 CPUs",
-            "shared with other work). Backbone time per frame measured again with nothing else running",
-            "(`--timing-only`); per video minute = fps x 60 x that.",
+            "shared with other work). Backbone time per frame measured separately on batches of 64 frames",
+            "while the machine was otherwise nearly idle; per video minute = fps x 60 x that.",
             "",
-            "| frames | fps | val clip accuracy | best val loss | backbone ms/frame | s per video minute "
-            "| training s |",
-            "|---|---|---|---|---|---|---|",
+            "| frames | fps | val clip accuracy, best epoch | last epoch | best val loss | backbone ms/frame "
+            "| backbone s per video minute | training s |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in tradeoff:
             per_minute = row["backbone_ms_per_frame"] * row["sampling_fps"] * 60 / 1000
             lines.append(
                 f"| {row['image_size']}x{row['image_size']} | {row['sampling_fps']:g} | "
-                f"{row['val_clip_accuracy']:.4f} | {row['best_val_loss']:.3f} | "
-                f"{row['backbone_ms_per_frame']} | {per_minute:.2f} | {row['train_s']:.0f} |"
+                f"{row['val_clip_accuracy']:.4f} | {row['last_val_clip_accuracy']:.4f} | "
+                f"{row['best_val_loss']:.3f} | {row['backbone_ms_per_frame']} | {per_minute:.2f} | "
+                f"{row['train_s']:.0f} |"
             )
         if note:
             lines += ["", note]
