@@ -197,8 +197,7 @@ def cmd_train(args) -> int:
         cpu_devices=args.cpu_devices,
         limit_clips=args.limit_clips,
     )
-    command = shlex.join(["python", "-m", "core", *sys.argv[1:]])
-    train(args.data_dir, config, args.out, command, cache_dir=args.cache_dir)
+    train(args.data_dir, config, args.out, args.command_line, cache_dir=args.cache_dir)
     return 0
 
 
@@ -206,11 +205,10 @@ def cmd_compare(args) -> int:
     from core.compare import APPROACHES_DIR, RESULTS_FILE, compare, write
 
     root = Path(args.bundles) if args.bundles else APPROACHES_DIR
-    command = shlex.join(["python", "-m", "core", *sys.argv[1:]])
     table = compare(
         args.data_dir,
         root,
-        command,
+        args.command_line,
         tuple(args.val_groups),
         args.batch_size,
         log=lambda line: print(line, file=sys.stderr, flush=True),
@@ -377,6 +375,8 @@ def _import_tensorflow_quietly() -> None:
 def main(argv: list[str] | None = None) -> int:
     _import_tensorflow_quietly()  # first: building the parser imports Keras for the model registry
     args = parser().parse_args(argv)
+    # recorded in what a command writes (model cards, results tables): how to make it again
+    args.command_line = shlex.join(["python", "-m", "core", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.run(args)
     except ActionLabError as error:
