@@ -82,4 +82,4 @@ def test_input_settings_left_at_zero_come_from_the_architecture():
     lrcn = TrainingConfig(architecture="lrcn").resolved()
     assert (lrcn.sequence_length, lrcn.image_size, lrcn.sampling_fps, lrcn.hop_frames) == (20, 64, 6.0, 3)
     chosen = TrainingConfig(architecture="effnet_lstm", image_size=128).resolved()
-    assert chosen.image_size == 128 and chosen.sequence_length == 20
+    assert chosen.image_size == 128 and chosen.sequence_length == 13  # 4 fps: 3.25 s windows
