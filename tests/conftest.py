@@ -16,7 +16,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from core.config import DEFAULT_BUNDLE, PROJECT_ROOT  # noqa: E402
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, PROJECT_ROOT  # noqa: E402
 
 SHARED = PROJECT_ROOT.parent / "shared" / "data"
 SAMPLES = SHARED / "samples"
@@ -67,6 +67,14 @@ def default_bundle():
     from core import bundle
 
     return bundle.load(DEFAULT_BUNDLE)
+
+
+@pytest.fixture(scope="session")
+def lrcn_bundle():
+    """The small scratch model: the fast way to test the machinery around any model."""
+    from core import bundle
+
+    return bundle.load(LRCN_BUNDLE)
 
 
 @pytest.fixture(scope="session")

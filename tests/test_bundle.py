@@ -4,22 +4,28 @@ import shutil
 import pytest
 
 from core import bundle
-from core.config import DEFAULT_BUNDLE
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
 from core.errors import ModelError
 
 
-def test_default_bundle_is_complete_and_consistent(default_bundle):
+def test_default_bundle_is_the_pretrained_model_and_meets_its_targets(default_bundle):
     spec = default_bundle.spec
+    assert spec.architecture == "effnet_lstm" and len(spec.classes) == 6
+    assert default_bundle.metrics["validation"]["accuracy"] >= 0.96
+    assert "python -m core train" in default_bundle.card
+    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 25 * 2**20
+
+
+def test_the_classic_lrcn_stays_small(lrcn_bundle):
+    spec = lrcn_bundle.spec
     assert spec.architecture == "lrcn"
     assert spec.sequence_length == 20 and spec.image_size == (64, 64)
-    assert len(spec.classes) == 6
-    assert default_bundle.metrics["validation"]["accuracy"] >= 0.88
-    assert "python -m core train" in default_bundle.card
-    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 5 * 2**20
+    assert lrcn_bundle.metrics["validation"]["accuracy"] >= 0.88
+    assert (LRCN_BUNDLE / "model.keras").stat().st_size < 5 * 2**20
 
 
 def copy_bundle(tmp_path):
-    return shutil.copytree(DEFAULT_BUNDLE, tmp_path / "copy")
+    return shutil.copytree(LRCN_BUNDLE, tmp_path / "copy")
 
 
 def test_folder_without_config(tmp_path):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from core.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from core.config import LRCN_BUNDLE, PROJECT_ROOT
 from tests.conftest import SURFING, UCF6, moving_square, write_video
 
 
@@ -84,7 +84,7 @@ def test_bad_videos_exit_2_with_one_error_line(tmp_path, case):
 
 @pytest.mark.parametrize("damage", ["no config", "class count"])
 def test_bad_bundles_exit_2(tmp_path, damage):
-    folder = shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle")
+    folder = shutil.copytree(LRCN_BUNDLE, tmp_path / "bundle")
     if damage == "no config":
         (folder / "config.json").unlink()
     else:
@@ -125,7 +125,10 @@ def test_bench_loops_a_clip_to_length(tmp_path):
 
 def test_ten_minute_video_stays_under_the_memory_limit(tmp_path):
     """Memory must not grow with video length: 10 minutes analyse in under 1.5 GB peak RSS."""
-    result = core("bench", str(SURFING), "--repeat-to", "600", "--no-baseline", "--json", tmp_path=tmp_path)
+    result = core(
+        "bench", str(SURFING), "--model", str(LRCN_BUNDLE), "--repeat-to", "600", "--no-baseline", "--json",
+        tmp_path=tmp_path,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["video_s"] == pytest.approx(600, abs=1)

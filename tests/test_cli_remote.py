@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.config import DEFAULT_BUNDLE
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
 from tests.hub_server import TOKEN, HubStandIn
 from tests.test_cli import core
 
@@ -46,7 +46,7 @@ def test_a_refused_link_is_one_error_line_and_no_request(site):
 def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
     from tests.conftest import SURFING
 
-    hub.add_folder("lab/lrcn", DEFAULT_BUNDLE, tag="v1")
+    hub.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
     monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
     monkeypatch.setenv("ARL_MODEL_REVISION", "v1")
     result = core("analyze", str(SURFING), "--json")
@@ -64,13 +64,13 @@ def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
 
 def test_publish_then_load_what_was_published(hub, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    result = core("publish", str(DEFAULT_BUNDLE), "--repo", "lab/published", "--private", "--tag", "v1")
+    result = core("publish", str(LRCN_BUNDLE), "--repo", "lab/published", "--private", "--tag", "v1")
     assert result.returncode == 0, result.stderr
     repo = hub.repos["lab/published"]
     commit = repo.refs["main"]
     assert repo.private and repo.refs["v1"] == commit
     assert sorted(repo.commits[commit]) == ["README.md", "config.json", "metrics.json", "model.keras"]
-    assert repo.commits[commit]["model.keras"] == (DEFAULT_BUNDLE / "model.keras").read_bytes()
+    assert repo.commits[commit]["model.keras"] == (LRCN_BUNDLE / "model.keras").read_bytes()
     assert f"hf://lab/published@{commit}" in result.stdout
     card = hub.cards[0]  # the metadata the Hub indexes
     assert card["library_name"] == "keras" and card["pipeline_tag"] == "video-classification"
@@ -85,13 +85,13 @@ def test_publish_then_load_what_was_published(hub, monkeypatch):
 
 def test_publish_without_a_token_or_a_card_is_a_clear_error(hub, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))  # no stored token either
-    result = core("publish", str(DEFAULT_BUNDLE), "--repo", "lab/x")
+    result = core("publish", str(LRCN_BUNDLE), "--repo", "lab/x")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: No Hugging Face token: set HF_TOKEN or run `hf auth login` first."
 
     import shutil
 
-    folder = shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bare")
+    folder = shutil.copytree(LRCN_BUNDLE, tmp_path / "bare")
     (folder / "README.md").write_text("# no metadata\n")
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     result = core("publish", str(folder), "--repo", "lab/x")

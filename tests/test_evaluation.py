@@ -12,10 +12,10 @@ def test_scores_from_a_known_confusion():
     assert per_class["a"].support == 3
 
 
-def test_evaluate_reproduces_the_model_card_accuracy(default_bundle):
+def test_evaluate_reproduces_the_model_card_accuracy(lrcn_bundle):
     """The bundle's stated accuracy is what `evaluate` measures on the same validation groups."""
-    validation = default_bundle.metrics["validation"]
-    report = evaluate(UCF6, default_bundle, groups=validation["groups"])
+    validation = lrcn_bundle.metrics["validation"]
+    report = evaluate(UCF6, lrcn_bundle, groups=validation["groups"])
     assert report.n_clips == validation["n_clips"]
     assert report.accuracy == pytest.approx(validation["accuracy"], abs=1e-4)
     assert report.confusion == validation["confusion"]

@@ -9,7 +9,7 @@ import pytest
 
 from core import bundle, hub
 from core.analysis import analyze
-from core.config import DEFAULT_BUNDLE, Settings
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, Settings
 from core.errors import ModelError
 from tests.conftest import SURFING
 from tests.hub_server import HubStandIn
@@ -24,7 +24,7 @@ def hub_env(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     server = HubStandIn()
-    server.add_folder(REPO, DEFAULT_BUNDLE, tag="v1")
+    server.add_folder(REPO, LRCN_BUNDLE, tag="v1")
     with server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         yield server
@@ -120,7 +120,7 @@ def test_missing_repo_gives_a_clear_message(hub_env):
 
 
 def test_private_repo_needs_a_token(hub_env):
-    hub_env.add_folder("someone/private", DEFAULT_BUNDLE, private=True)
+    hub_env.add_folder("someone/private", LRCN_BUNDLE, private=True)
     with pytest.raises(ModelError, match="HF_TOKEN"):
         bundle.load("hf://someone/private@main")
 
@@ -138,7 +138,7 @@ def test_unknown_revision_and_a_repo_that_is_no_bundle(hub_env, tmp_path):
 
 def test_incompatible_bundle_is_refused(hub_env, tmp_path):
     broken = tmp_path / "broken"
-    shutil.copytree(DEFAULT_BUNDLE, broken)
+    shutil.copytree(LRCN_BUNDLE, broken)
     config = (broken / "config.json").read_text().replace('"Surfing"', '"Surfing", "Juggling"')
     (broken / "config.json").write_text(config)
     hub_env.add_folder("someone/broken", broken)

@@ -21,8 +21,8 @@ def convlstm():
 
 
 @pytest.fixture(scope="module")
-def surfing_window(default_bundle):
-    spec = default_bundle.spec
+def surfing_window(lrcn_bundle):
+    spec = lrcn_bundle.spec
     return read_frames(SURFING, spec.sampling_fps, spec.image_size)[: spec.sequence_length]
 
 
@@ -34,23 +34,23 @@ def test_flow_accounts_for_every_weight_and_ends_in_the_classes(name):
     assert steps[0].shape == (20, 64, 64, 3) and steps[-1].shape == (6,)
 
 
-def test_lrcn_flow_keeps_the_time_axis_through_the_frame_cnn(default_bundle):
-    labels = [(step.label, step.shape) for step in model_flow(default_bundle.model)]
+def test_lrcn_flow_keeps_the_time_axis_through_the_frame_cnn(lrcn_bundle):
+    labels = [(step.label, step.shape) for step in model_flow(lrcn_bundle.model)]
     assert ("Conv2D 24, 3x3", (20, 64, 64, 24)) in labels
     assert ("GlobalAveragePooling2D", (20, 96)) in labels and ("LSTM 64", (64,)) in labels
 
 
-def test_prediction_after_the_last_frame_is_the_models_prediction(default_bundle, surfing_window):
-    steps = prediction_after_each_frame(default_bundle, surfing_window)
-    whole = default_bundle.model.predict(surfing_window[np.newaxis] / 255.0, verbose=0)[0]
+def test_prediction_after_the_last_frame_is_the_models_prediction(lrcn_bundle, surfing_window):
+    steps = prediction_after_each_frame(lrcn_bundle, surfing_window)
+    whole = lrcn_bundle.model.predict(surfing_window[np.newaxis] / 255.0, verbose=0)[0]
     assert steps.shape == (20, 6)
     np.testing.assert_allclose(steps[-1], whole, atol=1e-5)
-    surfing = default_bundle.spec.classes.index("Surfing")
+    surfing = lrcn_bundle.spec.classes.index("Surfing")
     assert steps[-1, surfing] > steps[0, surfing]  # the answer firms up as frames come in
 
 
-def test_feature_maps_of_each_block(default_bundle, surfing_window):
-    maps = frame_feature_maps(default_bundle, surfing_window[0])
+def test_feature_maps_of_each_block(lrcn_bundle, surfing_window):
+    maps = frame_feature_maps(lrcn_bundle, surfing_window[0])
     assert [m.maps.shape for m in maps] == [(64, 64, 24), (32, 32, 48), (16, 16, 64), (8, 8, 96)]
     assert all((m.maps >= 0).all() for m in maps)  # after ReLU
 
@@ -63,8 +63,8 @@ def test_convlstm_states_over_time_and_clear_errors_for_models_without_them(conv
         prediction_after_each_frame(convlstm, surfing_window)
 
 
-def test_anatomy_of_a_real_clip(default_bundle):
-    facts = anatomy(probe(SURFING), default_bundle.spec)
+def test_anatomy_of_a_real_clip(lrcn_bundle):
+    facts = anatomy(probe(SURFING), lrcn_bundle.spec)
     assert (facts.width, facts.height, facts.fps) == (320, 240, 25.0)
     assert facts.numbers_per_frame == 320 * 240 * 3
     assert facts.numbers_for(10) == 250 * 320 * 240 * 3

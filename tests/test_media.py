@@ -23,8 +23,8 @@ def test_h264_mp4_is_used_as_it_is(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_annotated_copy_draws_the_label(default_bundle, tmp_path):
-    timeline = analyze(SURFING, default_bundle)
+def test_annotated_copy_draws_the_label(lrcn_bundle, tmp_path):
+    timeline = analyze(SURFING, lrcn_bundle)
     annotated = annotated_copy(SURFING, timeline, tmp_path)
     assert fourcc(annotated) in {"avc1", "h264"}
     plain_frame = cv2.VideoCapture(str(browser_copy(SURFING, tmp_path))).read()[1]

@@ -41,9 +41,9 @@ def test_allowed_local_link_downloads_and_analyses_and_leaves_nothing(site, tmp_
     ) as video:
         assert video.path.read_bytes() == LINK_CLIP.read_bytes()
         from core import bundle
-        from core.config import DEFAULT_BUNDLE
+        from core.config import LRCN_BUNDLE
 
-        assert analyze(video.path, bundle.load(DEFAULT_BUNDLE)).top_k(1)[0][0] == "Surfing"
+        assert analyze(video.path, bundle.load(LRCN_BUNDLE)).top_k(1)[0][0] == "Surfing"
     assert list(temp_root.iterdir()) == []
     assert "/clip.mp4" in paths
     assert reports[0] == (0.0, "reading the link") and reports[-1] == (1.0, "downloading")

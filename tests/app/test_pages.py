@@ -5,7 +5,7 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import PROJECT_ROOT
+from core.config import LRCN_BUNDLE, PROJECT_ROOT
 from tests.conftest import SURFING
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
@@ -84,11 +84,12 @@ def test_a_non_video_upload_shows_an_error_and_the_page_stays_usable(tmp_path):
     assert not app.error and "Surfing" in app.success[0].value
 
 
-def test_model_page_shows_metrics_and_curves():
+def test_model_page_shows_the_default_models_card_metrics_and_curves(default_bundle):
     app = open_page("pages/model.py")
     values = {m.label: m.value for m in app.metric}
-    assert values["Validation clip accuracy"] == "91.7%"
-    assert values["Parameters"] == "136,494"
+    assert values["Validation clip accuracy"] == f"{default_bundle.metrics['validation']['accuracy']:.1%}"
+    assert values["Parameters"] == f"{default_bundle.model.count_params():,}"
+    assert "effnet_lstm" in app.markdown[0].value
     assert len(app.get("plotly_chart")) == 3  # confusion, per-class, training curves
 
 
@@ -105,6 +106,7 @@ def test_low_confidence_says_unsure_and_settings_come_from_secrets(monkeypatch):
     app.secrets["ARL_UNCERTAIN_BELOW"] = "0.99"  # above the model's 96% on this clip
     app.run()
     app.switch_page("pages/analyze.py").run()
+    app.sidebar.selectbox[0].select(str(LRCN_BUNDLE)).run()  # 96% sure on this clip
     upload(app, SURFING)
     assert not app.success
     assert "unsure" in app.warning[0].value and "Surfing" in app.warning[0].value
@@ -131,12 +133,12 @@ def test_too_long_clip_is_refused_with_the_limit(monkeypatch):
     assert "9.6 s long" in app.error[0].value and "up to 5.0 s" in app.error[0].value
 
 
-def test_what_is_a_video_shows_the_real_clips_numbers_and_the_models_frames():
+def test_what_is_a_video_shows_the_real_clips_numbers_and_the_models_frames(default_bundle):
     app = open_page("pages/learn_video.py")
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Resolution"] == "320x240" and metrics["Frame rate"] == "25 fps"  # v_Surfing_g10_c02
     assert len(app.get("plotly_chart")) == 1
-    assert len(app.get("image")) == 1 + 20  # the scrubbed frame and the model's 20
+    assert len(app.get("image")) == 1 + default_bundle.spec.sequence_length  # the scrubbed frame, the model's
     app.slider[0].set_value(2.0).run()
     assert "frame 50 at 2.00 s" in str(app.get("image")[0].proto)
 

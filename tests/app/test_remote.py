@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from core.config import DEFAULT_BUNDLE
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
 from tests.app.test_pages import button, open_page, upload
 from tests.conftest import SURFING
 from tests.hub_server import HubStandIn
@@ -27,7 +27,7 @@ def hub(tmp_path, monkeypatch, fresh_app_caches):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     server = HubStandIn()
-    server.add_folder("lab/lrcn", DEFAULT_BUNDLE, tag="v1")
+    server.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
     with server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
@@ -49,7 +49,7 @@ def test_default_model_comes_from_the_hub_and_the_model_page_says_so(hub):
 
 
 def test_default_hub_model_that_does_not_load_gives_way_to_the_bundled_one(hub, tmp_path):
-    broken = shutil.copytree(DEFAULT_BUNDLE, tmp_path / "broken")
+    broken = shutil.copytree(LRCN_BUNDLE, tmp_path / "broken")
     config = (broken / "config.json").read_text().replace('"Surfing"', '"Surfing", "Juggling"')
     (broken / "config.json").write_text(config)
     hub.add_folder("lab/broken", broken, tag="v1")
@@ -69,7 +69,7 @@ def test_unreachable_hub_falls_back_and_says_why(hub):
 
 
 def test_typed_hub_repo_loads_and_a_missing_one_keeps_the_model(hub):
-    hub.add_folder("lab/second", DEFAULT_BUNDLE)
+    hub.add_folder("lab/second", LRCN_BUNDLE)
     app = open_page("pages/analyze.py")
     app.sidebar.text_input[0].input("nobody/nothing@main")
     button(app, "Load").click().run()

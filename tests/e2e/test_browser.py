@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from core.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from core.config import LRCN_BUNDLE, PROJECT_ROOT
 from tests.conftest import ARCHERY, SURFING, clip_site
 from tests.hub_server import HubStandIn
 
@@ -41,7 +41,7 @@ def link_site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     with HubStandIn() as server:
-        server.add_folder("lab/lrcn", DEFAULT_BUNDLE, tag="v1")
+        server.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
         yield server
 
 
