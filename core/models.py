@@ -105,6 +105,22 @@ def _conv_block(x, filters: int, pool: int):
     return layers.MaxPooling2D(pool)(x)
 
 
+def _encoder_then_lstm(
+    encoder: keras.Model, shape: InputShape, num_classes: int, input_dropout: float, name: str
+) -> keras.Model:
+    """A per-frame encoder inside TimeDistributed, then an LSTM(64) head: built as two named
+    models, so that analysis can run the encoder once per frame and the head per window."""
+    features = keras.Input((shape.sequence_length, encoder.output.shape[-1]), name="features")
+    h = layers.Dropout(input_dropout)(features)
+    h = layers.LSTM(64)(h)
+    h = layers.Dropout(0.3)(h)
+    probabilities = layers.Dense(num_classes, activation="softmax")(h)
+    head = keras.Model(features, probabilities, name=SEQUENCE_HEAD)
+
+    clip = keras.Input(shape.clip, name="clip")
+    return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name=name)
+
+
 @register("lrcn", "TimeDistributed Conv2D blocks on each frame, then an LSTM over the sequence")
 def build_lrcn(shape: InputShape, num_classes: int) -> keras.Model:
     frame = keras.Input(shape.frame, name="frame")
@@ -113,16 +129,7 @@ def build_lrcn(shape: InputShape, num_classes: int) -> keras.Model:
         x = _conv_block(x, filters, pool)
     x = layers.GlobalAveragePooling2D()(x)
     encoder = keras.Model(frame, x, name=FRAME_ENCODER)
-
-    features = keras.Input((shape.sequence_length, encoder.output.shape[-1]), name="features")
-    h = layers.Dropout(0.3)(features)
-    h = layers.LSTM(64)(h)
-    h = layers.Dropout(0.3)(h)
-    probabilities = layers.Dense(num_classes, activation="softmax")(h)
-    head = keras.Model(features, probabilities, name=SEQUENCE_HEAD)
-
-    clip = keras.Input(shape.clip, name="clip")
-    return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name="lrcn")
+    return _encoder_then_lstm(encoder, shape, num_classes, input_dropout=0.3, name="lrcn")
 
 
 @register("convlstm", "ConvLSTM2D blocks: convolutions inside the recurrent cell")
@@ -153,16 +160,7 @@ def build_convlstm(shape: InputShape, num_classes: int) -> keras.Model:
 def build_effnet_lstm(shape: InputShape, num_classes: int) -> keras.Model:
     encoder = efficientnet_lite.efficientnet_lite0(shape.frame, name=FRAME_ENCODER)
     encoder.trainable = False  # frozen: training fits the head on cached features
-
-    features = keras.Input((shape.sequence_length, efficientnet_lite.FEATURES), name="features")
-    h = layers.Dropout(0.5)(features)
-    h = layers.LSTM(64)(h)
-    h = layers.Dropout(0.3)(h)
-    probabilities = layers.Dense(num_classes, activation="softmax")(h)
-    head = keras.Model(features, probabilities, name=SEQUENCE_HEAD)
-
-    clip = keras.Input(shape.clip, name="clip")
-    return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name="effnet_lstm")
+    return _encoder_then_lstm(encoder, shape, num_classes, input_dropout=0.5, name="effnet_lstm")
 
 
 def split(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:

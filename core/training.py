@@ -138,12 +138,13 @@ def _limit(clips, per_class: int):
     return kept
 
 
-def _load_frames(split: Split, cache: FrameCache, log: Log) -> tuple[list, list]:
+def _load_clips(split: Split, load: Callable[[Path], np.ndarray], what: str, log: Log) -> tuple[list, list]:
+    """Every training and validation clip through ``load`` (cached frames or frame features)."""
     started = time.perf_counter()
-    train = [cache.frames(c.path) for c in split.train]
-    val = [cache.frames(c.path) for c in split.val]
+    train = [load(c.path) for c in split.train]
+    val = [load(c.path) for c in split.val]
     log(
-        f"frames ready for {len(train)} training and {len(val)} validation clips "
+        f"{what} ready for {len(train)} training and {len(val)} validation clips "
         f"({time.perf_counter() - started:.1f} s)"
     )
     return train, val
@@ -219,17 +220,6 @@ def _fingerprint(model) -> str:
     for weight in model.weights:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
     return digest.hexdigest()[:16]
-
-
-def _load_features(split: Split, cache: FeatureCache, log: Log) -> tuple[list, list]:
-    started = time.perf_counter()
-    train = [cache.features(c.path) for c in split.train]
-    val = [cache.features(c.path) for c in split.val]
-    log(
-        f"frame features ready for {len(train)} training and {len(val)} validation clips "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    return train, val
 
 
 def _clip_accuracy_callback(val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log):
@@ -311,12 +301,13 @@ def train(
     cache = FrameCache(cache_dir, config.sampling_fps, (size, size))
     if frozen_encoder:
         encoder, fitted = parts
-        train_items, val_items = _load_features(split, feature_cache(encoder, cache), log)
+        features = feature_cache(encoder, cache).features
+        train_items, val_items = _load_clips(split, features, "frame features", log)
         val_views = [f[0] for f in val_items]  # as analysis sees them: not mirrored
         dataset = _feature_dataset(train_items, train_labels, config, rng)
     else:
         fitted = model
-        train_items, val_views = _load_frames(split, cache, log)
+        train_items, val_views = _load_clips(split, cache.frames, "frames", log)
         dataset = _training_dataset(train_items, train_labels, config, rng)
     if config.task == "direction":
         val_views, val_labels = directed_views(val_views)
