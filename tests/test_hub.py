@@ -62,6 +62,17 @@ def test_download_progress_is_reported(hub_env):
     assert any("model.keras" in stage for _, stage in reports)
 
 
+def test_the_large_default_bundle_comes_through_the_hub_with_progress(hub_env):
+    """The 18 MB EfficientNet + LSTM bundle: streamed to the cache with byte progress, then used."""
+    hub_env.add_folder("lab/effnet", DEFAULT_BUNDLE)
+    reports = []
+    loaded = bundle.load("hf://lab/effnet@main", progress=lambda f, stage: reports.append((f, stage)))
+    model_reports = [fraction for fraction, stage in reports if stage == "downloading model.keras"]
+    assert model_reports[0] < 1.0 and model_reports[-1] == 1.0  # reported while it streams (10 MB chunks)
+    assert loaded.spec.architecture == "effnet_lstm"
+    assert analyze(SURFING, loaded).top_k(1)[0][0] == "Surfing"
+
+
 def test_default_choice_uses_the_hub_when_it_answers(hub_env):
     choice = hub.choose_default(settings_for(REPO), bundle.load)
     assert choice.from_hub and choice.ref == f"hf://{REPO}@v1"
