@@ -2,9 +2,10 @@
 clip accuracy on both tasks, size, cost and speed, measured from the bundles under
 ``models/approaches/<task>/<architecture>/``.
 
-- **Accuracy** is measured afresh on the validation groups of ``DATA_DIR``: the action task
-  through ``evaluation.evaluate`` (the analysis path, file by file), the direction task through
-  ``evaluation.evaluate_direction`` (every clip played forwards and backwards).
+- **Accuracy** is measured afresh on the validation groups of ``DATA_DIR`` with
+  ``evaluation.evaluate_frames``: the windows and numbers of the analysis path, on frames decoded
+  once into the frame cache and shared by every bundle (on the direction task every clip is
+  played forwards and backwards). The tests check it against training's file-by-file score.
 - **Parameters, FLOPs and latency** come from the action bundle (the direction bundle is the
   same network with a two-class output layer).
 - **FLOPs per clip** (one model input: ``sequence_length`` frames) are counted from the layer
@@ -126,14 +127,12 @@ def latency_ms(model_bundle: bundles.ModelBundle, batch_size: int, min_seconds: 
 
 
 def _accuracy(model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...]) -> float:
-    from core.evaluation import evaluate, evaluate_direction
+    from core.evaluation import evaluate_frames
 
     spec = model_bundle.spec
-    if spec.task == "direction":
-        _, clips = scan(data_dir, val_groups)
-        frames = FrameCache(None, spec.sampling_fps, (spec.image_size[1], spec.image_size[0]))
-        return evaluate_direction(model_bundle, clips, frames.frames).accuracy
-    return evaluate(data_dir, model_bundle, val_groups).accuracy
+    _, clips = scan(data_dir, val_groups)
+    frames = FrameCache(None, spec.sampling_fps, (spec.image_size[1], spec.image_size[0]))
+    return evaluate_frames(model_bundle, clips, frames.frames).accuracy
 
 
 def _training_seconds(model_bundle: bundles.ModelBundle | None) -> float | None:

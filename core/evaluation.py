@@ -1,5 +1,6 @@
-"""Clip-level scoring of a bundle on a ``<Class>/<clip>`` folder, through the real analysis path
-(for the direction task, through its window computation on decoded, possibly reversed frames)."""
+"""Clip-level scoring of a bundle on a ``<Class>/<clip>`` folder, through the real analysis path:
+file by file (``evaluate``), or on decoded, possibly reversed frames through the same window
+computation (``evaluate_frames``)."""
 
 from __future__ import annotations
 
@@ -79,9 +80,7 @@ def evaluate(
     if clips is None:
         _, clips = scan(data_dir, groups)
     classes = list(bundle.spec.classes)
-    unknown = sorted({c.label for c in clips} - set(classes))
-    if unknown:
-        raise DatasetError(f"Classes {unknown} in {data_dir} are not among the model's classes {classes}.")
+    _check_labels(clips, classes)
 
     def judged() -> Iterator[Judgement]:
         for done, clip in enumerate(clips, start=1):
@@ -93,30 +92,42 @@ def evaluate(
     return _report(classes, judged(), clips)
 
 
-def evaluate_direction(
+def evaluate_frames(
     bundle: ModelBundle,
     clips: list[Clip],
     frames_of: Callable[[Path], np.ndarray],
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationReport:
-    """Score a direction-task bundle: every clip played forwards and backwards, each judged by its
-    windows' mean probabilities as ``evaluate`` judges a file. ``frames_of`` gives a clip's frames
-    sampled and sized for the bundle (e.g. ``FrameCache.frames``): a reversed clip is no file."""
+    """Score a bundle on its task from decoded frames, each clip judged by its windows' mean
+    probabilities exactly as ``evaluate`` judges a file. ``frames_of`` gives a clip's frames
+    sampled and sized for the bundle (e.g. ``FrameCache.frames``, which decodes each clip once
+    for many bundles). Task ``direction`` plays every clip forwards and backwards: a reversed
+    clip is no file, so this is the only way to score it."""
     classes = list(bundle.spec.classes)
-    if classes != list(DIRECTIONS):
+    direction = bundle.spec.task == "direction"
+    if direction and classes != list(DIRECTIONS):
         raise ModelError(f"{bundle.name} predicts {classes}, not whether a clip plays forwards or backwards.")
+    if not direction:
+        _check_labels(clips, classes)
 
     def judged() -> Iterator[Judgement]:
         for done, clip in enumerate(clips, start=1):
-            views, labels = directed_views([frames_of(clip.path)])
+            frames = frames_of(clip.path)
+            views, labels = directed_views([frames]) if direction else ([frames], [classes.index(clip.label)])
             for view, label in zip(views, labels, strict=True):
                 mean = window_probabilities(view, bundle).mean(axis=0)
-                name = clip.path.name + (" (played backwards)" if label else "")
+                name = clip.path.name + (" (played backwards)" if direction and label else "")
                 yield Judgement(name, classes[label], classes[int(mean.argmax())], float(mean.max()))
             if progress:
                 progress(done, len(clips))
 
     return _report(classes, judged(), clips)
+
+
+def _check_labels(clips: list[Clip], classes: list[str]) -> None:
+    unknown = sorted({c.label for c in clips} - set(classes))
+    if unknown:
+        raise DatasetError(f"Classes {unknown} of these clips are not among the model's classes {classes}.")
 
 
 def _report(classes: list[str], judgements: Iterable[Judgement], clips: list[Clip]) -> EvaluationReport:

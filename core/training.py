@@ -269,7 +269,7 @@ def train(
     import tensorflow as tf
 
     from core import models
-    from core.evaluation import evaluate, evaluate_direction
+    from core.evaluation import evaluate, evaluate_frames
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -364,7 +364,7 @@ def train(
     log("scoring the saved bundle on the validation groups through the analysis path")
     saved = bundles.load(out_dir)
     if config.task == "direction":
-        report = evaluate_direction(saved, split.val, cache.frames)
+        report = evaluate_frames(saved, split.val, cache.frames)
     else:
         report = evaluate(data_dir, saved, clips=split.val)
     metrics = {
