@@ -31,8 +31,9 @@ def kernel_sliding_in_time(bundle, clip) -> None:
     st.plotly_chart(space_time_figure(space_time_slice(frames), spec.sampling_fps), width="stretch")
     reach = temporal_reach(bundle.model)
     st.markdown("**How far in time each layer sees**, from the model's own kernel and pooling sizes:")
-    st.plotly_chart(reach_figure([label for label, _ in reach], [frames for _, frames in reach],
-                                 spec.sequence_length), width="stretch")  # fmt: skip
+    window = spec.sequence_length  # padding lets later layers reach past it; the window is all there is
+    seen = [min(frames, window) for _, frames in reach]
+    st.plotly_chart(reach_figure([label for label, _ in reach], seen, window), width="stretch")
     row = result_row("slow_fusion")
     if row:
         flops = row["flops_per_clip"] / 1e6

@@ -1,5 +1,6 @@
 """The app as Streamlit runs it, without a browser (AppTest)."""
 
+import json
 import os
 
 import pytest
@@ -153,9 +154,10 @@ def test_learn_pages_use_the_clip_last_analysed():
 def test_lrcn_page_draws_the_real_flow_feature_maps_and_the_forming_prediction():
     app = open_page("pages/learn_lrcn.py")
     charts = app.get("plotly_chart")
-    assert len(charts) == 4  # data flow, timeline, feature maps, prediction per frame seen
+    assert len(charts) == 5  # data flow, timeline, feature maps, prediction per frame seen, time direction
     assert "(20, 64, 64, 3)" in str(charts[0].proto) and "LSTM 64" in str(charts[0].proto)
-    assert "Surfing" in str(charts[1].proto)  # the first sample is a real UCF101 Surfing clip
+    segments = [a["text"] for a in json.loads(charts[1].proto.spec)["layout"]["annotations"]]
+    assert segments == ["Archery"]  # the first sample is a real UCF101 Archery clip
     app.main.selectbox[1].select(3).run()  # the last convolution block
     assert not app.exception
 
