@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from core.config import LRCN_BUNDLE, PROJECT_ROOT
-from tests.conftest import ARCHERY, SURFING, clip_site
+from tests.conftest import ARCHERY, SAMPLES, SURFING, clip_site
 from tests.hub_server import HubStandIn
 
 CHROMIUM = "/usr/bin/chromium"
@@ -176,11 +176,12 @@ def test_paste_a_link_and_get_a_timeline(app_url, browser, link_site):
 
 def test_a_new_upload_while_an_analysis_runs_wins(app_url, browser):
     session = Session(browser, app_url)
-    session.upload(SURFING)
-    session.page.get_by_test_id("stStatusWidget").or_(session.page.get_by_text("Analysing")).first.wait_for()
-    # replace the file while the first one is still being analysed (the uploader now shows the
-    # first file instead of its button, so the new one goes straight to its file input)
-    session.page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(ARCHERY))
+    session.upload(SAMPLES / "v_Biking_g01_c01.avi")  # not analysed by this server before: not cached
+    uploader = session.page.get_by_test_id("stFileUploader")
+    uploader.get_by_text("v_Biking_g01_c01.avi").wait_for(timeout=30_000)
+    # replace the file while the first one is being analysed (the uploader now shows the first
+    # file instead of its button, so the new one goes straight to its file input)
+    uploader.locator("input[type=file]").set_input_files(str(ARCHERY))
     session.page.get_by_text(re.compile("Overall: Archery")).wait_for(timeout=120_000)
     assert session.page.get_by_test_id("stException").count() == 0
     assert session.console_errors == []
