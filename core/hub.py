@@ -35,6 +35,10 @@ _REVISION = re.compile(r"[\w.\-/]{1,200}")
 
 Progress = Callable[[float, str], None]
 
+# huggingface_hub's retry notices would reach the server log after the fall-back was already
+# decided; its failures come back as exceptions, which fetch's messages explain.
+logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
 
 class HubUnreachable(ModelError):
     """The Hub could not be reached and the cache lacks the files: fall back to a bundled model."""
@@ -87,25 +91,40 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _finished_within(seconds: float, work: Callable[[], bool]) -> bool:
+    """Run ``work`` in a daemon thread and wait at most ``seconds``, so that a stalled resolver
+    or a server that accepts and never answers cannot hold the caller. False when time runs out;
+    a ModelError from ``work`` (an answer such as "no such repo") is raised here."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except ModelError as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if isinstance(outcome.get("error"), ModelError):
+        raise outcome["error"]
+    return bool(outcome.get("result"))
+
+
 def _connects(url: str, timeout_s: float) -> bool:
     """Whether a TCP connection to the URL's host opens in time: no name, no route or a refusal
-    fail here at once, before ``huggingface_hub`` starts retrying them for half a minute. The
-    lookup runs in the daemon thread too, so a stalled resolver cannot hold the caller."""
+    fail here at once, before ``huggingface_hub`` starts retrying them for half a minute."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    result: list[bool] = []
 
-    def connect() -> None:
+    def connect() -> bool:
         try:
             with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
-                result.append(True)
+                return True
         except OSError:
-            result.append(False)
+            return False
 
-    worker = threading.Thread(target=connect, daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    return bool(result and result[0])
+    return _finished_within(timeout_s, connect)
 
 
 def _progress_bar(report: Progress, label: str):
@@ -128,10 +147,6 @@ def _progress_bar(report: Progress, label: str):
 
 def _download(ref: HubRef, name: str, local_only: bool, report: Progress | None):
     from huggingface_hub import hf_hub_download
-
-    # Its retry notices would reach the server log after the fall-back was already decided;
-    # failures come back as exceptions and are explained by fetch's messages.
-    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
     return hf_hub_download(
         ref.repo_id,
@@ -189,24 +204,8 @@ def fetch(ref: HubRef, progress: Progress | None = None, local_only: bool = Fals
 
 
 def _answers_within(seconds: float, ref: HubRef) -> bool:
-    """Whether the Hub serves the bundle's config.json within the time limit. The attempt runs
-    in a daemon thread, so that a stalled resolver or a server that accepts and never answers
-    cannot hold the caller; an answer such as "no such repo" is raised as it is."""
-    outcome: dict[str, object] = {}
-
-    def attempt() -> None:
-        try:
-            _fetch_file(ref, REQUIRED_FILES[0], False, None)
-            outcome["answered"] = True
-        except ModelError as error:
-            outcome["error"] = error
-
-    worker = threading.Thread(target=attempt, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if isinstance(outcome.get("error"), ModelError):
-        raise outcome["error"]
-    return bool(outcome.get("answered"))
+    """Whether the Hub serves the bundle's config.json within the time limit."""
+    return _finished_within(seconds, lambda: _fetch_file(ref, REQUIRED_FILES[0], False, None) is not None)
 
 
 def _require_answer(ref: HubRef, seconds: float) -> None:
