@@ -72,17 +72,20 @@ def settings() -> Settings:
 
 
 def _download_with_progress(ref: str) -> None:
-    """Hub files not yet in the cache are fetched here, in view, before the cached load."""
+    """Hub files not yet in the cache are fetched here, in view, before the cached load; once a
+    session has the files, its reruns skip even the cache lookup."""
+    ready = st.session_state.setdefault("hub_ready", set())
+    if ref in ready:
+        return
     hub_ref = hub.HubRef.parse(ref)
     try:
         hub.fetch(hub_ref, local_only=True)
-        return
     except hub.HubUnreachable:
-        pass
-    with st.status(f"Downloading {ref} from the Hub…") as status:
-        bar = st.progress(0.0)
-        hub.fetch(hub_ref, progress=lambda fraction, stage: bar.progress(fraction, text=stage))
-        status.update(label=f"Downloaded {ref}", state="complete")
+        with st.status(f"Downloading {ref} from the Hub…") as status:
+            bar = st.progress(0.0)
+            hub.fetch(hub_ref, progress=lambda fraction, stage: bar.progress(fraction, text=stage))
+            status.update(label=f"Downloaded {ref}", state="complete")
+    ready.add(ref)
 
 
 def _load_typed_repo(text: str) -> None:

@@ -7,6 +7,7 @@ stderr, no traceback), 1 anything else.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -70,18 +71,13 @@ def _load_bundle(ref: str | None):
     (saying why on stderr, so that ``--json`` output stays clean)."""
     from core import bundle, hub
 
+    load = functools.cache(lambda candidate: bundle.load(candidate, progress=_stderr_progress()))
     if ref:
-        return bundle.load(ref, progress=_stderr_progress())
-    loaded = {}
-
-    def load(candidate: str):
-        loaded[candidate] = bundle.load(candidate, progress=_stderr_progress())
-        return loaded[candidate]
-
-    choice = hub.choose_default(Settings.from_env(), load)
+        return load(ref)
+    choice = hub.choose_default(Settings.from_env(), load)  # a Hub bundle is loaded only once
     if not choice.from_hub:
         print(f"note: {choice.reason}", file=sys.stderr)
-    return loaded.get(choice.ref) or bundle.load(choice.ref)
+    return load(choice.ref)
 
 
 def _is_link(source: str) -> bool:
