@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app_shared import current_bundle, demo_clip, load_bundle, run_analysis, use_app_navigation
+from app_shared import current_bundle, demo_clip, load_bundle, run_analysis, settings, use_app_navigation
 from core.charts import timeline_figure
 from core.config import MODELS_DIR
 from core.errors import ActionLabError
@@ -73,7 +73,8 @@ def clip_windows(clip: tuple[str, bytes], spec) -> np.ndarray:
 
 def clip_timeline(clip: tuple[str, bytes], ref: str):
     name, data = clip
-    return run_analysis(hashlib.sha256(data).hexdigest(), data, Path(name).suffix.lower(), ref, 0.5, None)
+    digest, suffix = hashlib.sha256(data).hexdigest(), Path(name).suffix.lower()
+    return run_analysis(digest, data, suffix, ref, settings().hop_s, None)  # the app's hop, as on Analyze
 
 
 def _measured(architecture: str) -> None:
