@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -9,7 +11,9 @@ from plotly.subplots import make_subplots
 from core.anatomy import VideoAnatomy
 from core.charts import class_colours
 from core.flow import FlowStep
-from core.introspect import DirectionCheck
+
+if TYPE_CHECKING:  # importing it would load Keras, which drawing charts does not need
+    from core.introspect import DirectionCheck
 
 
 def numbers_figure(video: VideoAnatomy, example_s: float = 10.0) -> go.Figure:
