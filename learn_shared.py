@@ -14,7 +14,7 @@ from app_shared import current_bundle, demo_clip, load_bundle, run_analysis, set
 from core.charts import timeline_figure
 from core.config import MODELS_DIR
 from core.errors import ActionLabError
-from core.flow import model_flow
+from core.flow import bundle_flow
 from core.introspect import direction_check
 from core.learn_charts import direction_figure, flow_figure
 from core.video import read_frames, staged
@@ -110,7 +110,7 @@ def approach_page(
         return
     bundle = load_bundle(ref)
     st.subheader("Data flow, with the real tensor shapes")
-    st.plotly_chart(flow_figure(model_flow(bundle.model)), width="stretch")
+    st.plotly_chart(flow_figure(bundle_flow(bundle)), width="stretch")
     weights = bundle.model.count_params()
     st.caption(f"Read from the trained model `{Path(ref).name}` itself: {weights:,} weights.")
 

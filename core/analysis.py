@@ -10,6 +10,7 @@ memory stays flat however long the video is.
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -38,23 +39,28 @@ def hop_frames(bundle: ModelBundle, hop_s: float | None) -> int:
 
 
 class _Predictor:
-    """Compiled prediction functions for one model, traced once for fixed batch sizes."""
+    """Compiled prediction functions for one model, traced once for fixed batch sizes. Every
+    method takes uint8 frames; a frame encoder outside Keras (``models.frame_encoder``) is run
+    in front of a model that takes its features."""
 
-    def __init__(self, model):
+    def __init__(self, model, external: models.FrameEncoder | None = None):
         import tensorflow as tf
 
         parts = models.split(model)
-        self.split = parts is not None
+        self.split = parts is not None or external is not None
+        self._external = external
         if parts:
             encoder, head = parts
             # Any number of frames, one graph: padding the last batch of a short clip to a fixed
             # size would waste up to a batch of backbone work (most of the time for a 5 s clip).
             frames = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)
-            self.encode = tf.function(
+            self._encode = tf.function(
                 lambda x: encoder(x, training=False), input_signature=[frames], autograph=False
             )
-            self.head = tf.function(lambda x: head(x, training=False), autograph=False)
-        self.whole = tf.function(lambda x: model(x, training=False), autograph=False)
+            self._head = tf.function(lambda x: head(x, training=False), autograph=False)
+        self._whole = tf.function(lambda x: model(x, training=False), autograph=False)
+        if external is not None:  # the model itself is the head
+            self._head = self._whole
 
     @staticmethod
     def _padded(fn, batch: np.ndarray, size: int) -> np.ndarray:
@@ -65,13 +71,41 @@ class _Predictor:
         return np.asarray(fn(batch))[:n]
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
-        return np.asarray(self.encode(frames))
+        if self._external is not None:
+            return np.asarray(self._external(frames), np.float32)
+        return np.asarray(self._encode(to_unit(frames)))
 
     def classify_features(self, windows: np.ndarray) -> np.ndarray:
-        return self._padded(self.head, windows, WINDOW_BATCH)
+        return self._padded(self._head, windows, WINDOW_BATCH)
+
+    def _encoded_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Per-frame features of uint8 windows. Overlapping windows (and a window and its
+        reverse) share frames, so each distinct frame is encoded once."""
+        count, length = windows.shape[:2]
+        frames = windows.reshape(count * length, *windows.shape[2:])
+        slots: dict[bytes, int] = {}  # frame digest -> row in ``distinct``
+        firsts: list[int] = []  # where each distinct frame first appears
+        owners: list[int] = []  # the row of every frame
+        for position, frame in enumerate(frames):
+            digest = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
+            if digest not in slots:
+                slots[digest] = len(firsts)
+                firsts.append(position)
+            owners.append(slots[digest])
+        distinct = self.encode_frames(frames[firsts])
+        return distinct[owners].reshape(count, length, -1)
 
     def classify_windows(self, windows: np.ndarray) -> np.ndarray:
-        return self._padded(self.whole, windows, WINDOW_BATCH)
+        if self._external is not None:
+            return self.classify_features(self._encoded_windows(windows))
+        return self._padded(self._whole, to_unit(windows), WINDOW_BATCH)
+
+    def forward(self, windows: np.ndarray) -> np.ndarray:
+        """The whole model on a batch of uint8 windows as it is (no padding): what timing and
+        the Learn pages' experiments call."""
+        if self._external is not None:
+            return np.asarray(self._head(self._encoded_windows(windows)))
+        return np.asarray(self._whole(to_unit(windows)))
 
 
 # Keyed by the bundle (not the model, which the compiled functions hold on to), so that a
@@ -81,7 +115,8 @@ _PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def predictor(bundle: ModelBundle) -> _Predictor:
     if bundle not in _PREDICTORS:
-        _PREDICTORS[bundle] = _Predictor(bundle.model)
+        make_encoder = models.frame_encoder(bundle.spec.architecture)
+        _PREDICTORS[bundle] = _Predictor(bundle.model, make_encoder() if make_encoder else None)
     return _PREDICTORS[bundle]
 
 
@@ -118,7 +153,7 @@ def _probabilities_split(
     features = []
     count = 0
     for batch in _batched(frames, FRAME_BATCH):
-        features.append(run.encode_frames(to_unit(np.stack([f.image for f in batch]))))
+        features.append(run.encode_frames(np.stack([f.image for f in batch])))
         count += len(batch)
         report.frames(count)
     if not features:
@@ -146,7 +181,7 @@ def _probabilities_whole(
 
     def flush() -> None:
         if pending:
-            outputs.append(run.classify_windows(to_unit(np.stack(pending))))
+            outputs.append(run.classify_windows(np.stack(pending)))
             pending.clear()
 
     for frame in frames:

@@ -61,7 +61,7 @@ def _warm_up(bundle: ModelBundle) -> None:
     """Trace the compiled prediction functions once, as loading a model for the app does."""
     spec = bundle.spec
     run = predictor(bundle)
-    clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.float32)
+    clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.uint8)
     run.classify_windows(clip)
     if run.split:
         features = run.encode_frames(clip[0])

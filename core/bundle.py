@@ -114,7 +114,11 @@ def _read_json(path: Path) -> dict:
 
 
 def _check_shapes(model, spec: BundleSpec) -> None:
-    expected_in = (spec.sequence_length, *spec.image_size, 3)
+    from core.models import frame_encoder
+
+    encoder = frame_encoder(spec.architecture)
+    per_frame = (encoder.features,) if encoder else (*spec.image_size, 3)
+    expected_in = (spec.sequence_length, *per_frame)
     actual_in = tuple(model.input_shape[1:])
     if actual_in != expected_in:
         raise ModelError(f"The model takes input {actual_in}, but config.json describes {expected_in}.")

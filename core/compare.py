@@ -14,8 +14,10 @@ clip accuracy on both tasks, size, cost and speed, measured from the bundles und
   step they run on. Normalisation, activations, pooling and the cells' gate arithmetic are left
   out (each a few percent at most). ``tf.profiler`` is not used because it counts a recurrent
   layer's loop body once instead of once per time step.
-- **Latency** is CPU wall time of the compiled forward pass that analysis uses, the median of
-  repeated calls on random clips, per clip, at batch 1 and batched.
+- **Latency** is CPU wall time of the forward pass that analysis uses, the median of repeated
+  calls on windows of validation clips, per clip, at batch 1 and batched.
+- A frame encoder outside Keras (``pose_lstm``'s pose estimator) counts in FLOPs and latency:
+  it runs on every frame of every clip.
 - **Training time** is read from each bundle's ``metrics.json``.
 """
 
@@ -33,13 +35,13 @@ import numpy as np
 
 from core import bundle as bundles
 from core.config import PROJECT_ROOT
-from core.dataset import DEFAULT_VAL_GROUPS, TASKS, FrameCache, scan
+from core.dataset import DEFAULT_VAL_GROUPS, TASKS, FrameCache, evaluation_windows, scan
 from core.errors import ModelError
 
 APPROACHES_DIR = PROJECT_ROOT / "models" / "approaches"
 RESULTS_FILE = "results.json"
 # the Learn pages' order: from no time at all to time inside the recurrent cell
-ORDER = ("single_frame", "late_fusion", "early_fusion", "slow_fusion", "lrcn", "convlstm")
+ORDER = ("single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose_lstm", "lrcn", "convlstm")
 Log = Callable[[str], None]
 
 
@@ -72,6 +74,18 @@ class Comparison:
 def count_flops(model) -> int:
     """Floating-point operations of one forward pass for one input (see the module docstring)."""
     return sum(_layer_flops(layer, 1) for layer in model.layers)
+
+
+def clip_flops(model_bundle: bundles.ModelBundle) -> int:
+    """FLOPs per clip of the bundle's model and, where it has one, of its frame encoder outside
+    Keras (a pose estimator) on every frame of the clip."""
+    from core.models import frame_encoder
+
+    flops = count_flops(model_bundle.model)
+    encoder = frame_encoder(model_bundle.spec.architecture)
+    if encoder is not None:
+        flops += encoder.flops_per_frame() * model_bundle.spec.sequence_length
+    return flops
 
 
 def _layer_flops(layer, repeat: int) -> int:
@@ -108,31 +122,43 @@ def _dense_flops(layer, output_shape: tuple, repeat: int) -> int:
     return 2 * repeat * math.prod(output_shape[1:-1]) * math.prod(layer.kernel.shape)
 
 
-def latency_ms(model_bundle: bundles.ModelBundle, batch_size: int, min_seconds: float = 1.0) -> float:
-    """Median milliseconds per clip of the compiled forward pass on ``batch_size`` random clips,
+def latency_ms(model_bundle: bundles.ModelBundle, windows: np.ndarray, min_seconds: float = 1.0) -> float:
+    """Median milliseconds per clip of the compiled forward pass on a batch of uint8 ``windows``,
     over calls repeated for at least ``min_seconds`` (and at least 5 of them)."""
     from core.analysis import predictor
 
-    spec = model_bundle.spec
-    clips = np.random.default_rng(0).random((batch_size, spec.sequence_length, *spec.image_size, 3))
-    clips = clips.astype(np.float32)
-    forward = predictor(model_bundle).whole
-    np.asarray(forward(clips))  # trace and warm up
+    forward = predictor(model_bundle).forward
+    forward(windows)  # trace and warm up
     timings: list[float] = []
     while len(timings) < 5 or sum(timings) < min_seconds:
         started = time.perf_counter()
-        np.asarray(forward(clips))
+        forward(windows)
         timings.append(time.perf_counter() - started)
-    return 1000 * statistics.median(timings) / batch_size
+    return 1000 * statistics.median(timings) / len(windows)
+
+
+def _frames(model_bundle: bundles.ModelBundle) -> Callable[[Path], np.ndarray]:
+    """A clip's frames as this bundle samples and sizes them, through the shared frame cache."""
+    spec = model_bundle.spec
+    return FrameCache(None, spec.sampling_fps, (spec.image_size[1], spec.image_size[0])).frames
+
+
+def timing_windows(model_bundle: bundles.ModelBundle, clips: list[Path], batch_size: int) -> np.ndarray:
+    """The first analysis window of ``batch_size`` real clips spread evenly over ``clips`` (so
+    over every class; repeated when there are fewer): a pose estimator's cost depends on finding
+    a person, so random pixels would time it unfairly, and windows of different clips share no
+    frame to reuse."""
+    spec = model_bundle.spec
+    frames = _frames(model_bundle)
+    picked = [clips[i * len(clips) // batch_size] for i in range(batch_size)]
+    return np.stack([evaluation_windows(frames(c), spec.sequence_length, spec.hop_frames)[0] for c in picked])
 
 
 def _accuracy(model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...]) -> float:
     from core.evaluation import evaluate_frames
 
-    spec = model_bundle.spec
     _, clips = scan(data_dir, val_groups)
-    frames = FrameCache(None, spec.sampling_fps, (spec.image_size[1], spec.image_size[0]))
-    return evaluate_frames(model_bundle, clips, frames.frames).accuracy
+    return evaluate_frames(model_bundle, clips, _frames(model_bundle)).accuracy
 
 
 def _training_seconds(model_bundle: bundles.ModelBundle | None) -> float | None:
@@ -166,13 +192,14 @@ def _row(
         accuracy[task] = round(_accuracy(model_bundle, data_dir, val_groups), 4)
     reference = loaded.get("action") or next(iter(loaded.values()))
     log(f"{architecture}: timing at batch 1 and {batch}")
+    windows = timing_windows(reference, [clip.path for clip in scan(data_dir, val_groups)[1]], batch)
     return ApproachRow(
         architecture=architecture,
         description=architectures().get(architecture, ""),
         params=int(reference.model.count_params()),
-        flops_per_clip=count_flops(reference.model),
-        latency_ms_batch1=round(latency_ms(reference, 1), 3),
-        latency_ms_batched=round(latency_ms(reference, batch), 3),
+        flops_per_clip=clip_flops(reference),
+        latency_ms_batch1=round(latency_ms(reference, windows[:1]), 3),
+        latency_ms_batched=round(latency_ms(reference, windows), 3),
         batch_size=batch,
         accuracy=accuracy,
         train_s={task: _training_seconds(loaded.get(task)) for task in TASKS},

@@ -3,7 +3,8 @@ diagrams: read from the loaded model itself, so a diagram can never disagree wit
 
 Nested models (a frame encoder inside TimeDistributed, a sequence head) are opened up; layers
 that only rescale or regularise (batch norm, activations, dropout) are folded into the step
-before them, since they change no shape.
+before them, since they change no shape. A frame encoder outside Keras (the pose estimator) is
+one step in front of the model, with the shape it hands over.
 """
 
 from __future__ import annotations
@@ -84,3 +85,18 @@ def model_flow(model) -> list[FlowStep]:
     for layer in model.layers:
         walk(layer, ())
     return steps
+
+
+def bundle_flow(bundle) -> list[FlowStep]:
+    """``model_flow`` of a bundle's model, with the frames and the frame encoder in front where
+    the model takes per-frame features instead of frames (``models.frame_encoder``)."""
+    from core.models import frame_encoder
+
+    steps = model_flow(bundle.model)
+    encoder = frame_encoder(bundle.spec.architecture)
+    if encoder is None:
+        return steps
+    spec = bundle.spec
+    frames = FlowStep("Input frames", "input", (spec.sequence_length, *spec.image_size, 3), 0)
+    encoded = FlowStep(f"{encoder.label} per frame", "conv", steps[0].shape, 0)
+    return [frames, encoded, *steps[1:]]

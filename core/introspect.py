@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.analysis import predictor
 from core.bundle import ModelBundle
 from core.dataset import to_unit
 from core.errors import ModelError
@@ -114,9 +115,8 @@ def direction_check(bundle: ModelBundle, windows: np.ndarray) -> DirectionCheck:
     if "forward" not in bundle.spec.classes:
         raise ModelError(f"{bundle.name} was not trained to tell forward from backward.")
     index = bundle.spec.classes.index("forward")
-    played = np.asarray(bundle.model.predict(to_unit(windows), verbose=0))[:, index]
-    reversed_ = np.asarray(bundle.model.predict(to_unit(windows[:, ::-1]), verbose=0))[:, index]
-    return DirectionCheck(float(played.mean()), float(reversed_.mean()))
+    both = predictor(bundle).forward(np.concatenate([windows, windows[:, ::-1]]))[:, index]
+    return DirectionCheck(float(both[: len(windows)].mean()), float(both[len(windows) :].mean()))
 
 
 def label_in_name(name: str, classes) -> str | None:

@@ -278,3 +278,18 @@ def stacked_timelines(timelines: list[tuple[str, object]]) -> go.Figure:
     figure.update_layout(height=60 + 150 * len(timelines), margin={"l": 10, "r": 10, "t": 30, "b": 40},
                          hovermode="x unified")  # fmt: skip
     return figure
+
+
+def presence_figure(found: np.ndarray, fps: float) -> go.Figure:
+    """One bar per sampled frame: green where the pose estimator found a person."""
+    times = np.arange(len(found)) / fps
+    figure = go.Figure(
+        go.Bar(
+            x=times, y=np.ones(len(found)), marker_color=np.where(found, "#66c2a5", "#d9d9d9"), width=1 / fps
+        )
+    )
+    figure.update_layout(
+        height=120, margin={"l": 0, "r": 0, "t": 10, "b": 30}, xaxis_title="seconds",
+        yaxis={"visible": False}, bargap=0, showlegend=False,
+    )  # fmt: skip
+    return figure

@@ -10,17 +10,23 @@ it too: a frozen (non-trainable) frame encoder is run once per frame and only th
 
 Each architecture also states the input it was designed for (``InputDefaults``): a scratch CNN
 learns from 64x64 frames, an ImageNet backbone needs larger ones.
+
+One architecture breaks the input contract: ``pose_lstm``'s frame encoder is a pose estimator
+that is no Keras model (``core.pose``: TF Lite graphs with a crop that depends on a detection),
+so its Keras model is only the sequence head, taking per-frame pose features. It is registered
+with that encoder (``frame_encoder``), and training and analysis run the encoder before the model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import keras
 from keras import layers
 
-from core import efficientnet_lite
+from core import efficientnet_lite, pose
 from core.errors import ModelError
 
 FRAME_ENCODER = "frame_encoder"
@@ -50,6 +56,20 @@ class InputDefaults:
     image_size: int = 64
     sampling_fps: float = 6.0
     hop_frames: int = 3
+    image_width: int = 0  # 0: square frames; a pose estimator needs the people undistorted
+
+
+class FrameEncoder(Protocol):
+    """A frozen frame encoder outside Keras: uint8 frames (N, H, W, 3) -> features (N, features)."""
+
+    features: int
+    label: str  # what the Learn pages' data-flow diagram calls it
+
+    def __call__(self, frames): ...
+
+    def fingerprint(self) -> str: ...
+
+    def flops_per_frame(self) -> int: ...
 
 
 SCRATCH_INPUT = InputDefaults()
@@ -58,21 +78,35 @@ _REGISTRY: dict[str, Builder] = {}
 _DESCRIPTIONS: dict[str, str] = {}
 _DEFAULTS: dict[str, InputDefaults] = {}
 _BACKBONES: dict[str, str] = {}
+_FRAME_ENCODERS: dict[str, Callable[[], FrameEncoder]] = {}
 
 
 def register(
-    name: str, description: str, defaults: InputDefaults = SCRATCH_INPUT, backbone: str = ""
+    name: str,
+    description: str,
+    defaults: InputDefaults = SCRATCH_INPUT,
+    backbone: str = "",
+    frame_encoder: Callable[[], FrameEncoder] | None = None,
 ) -> Callable[[Builder], Builder]:
-    """``backbone``: where a pretrained part's weights come from and their licence (model cards)."""
+    """``backbone``: where a pretrained part's weights come from and their licence (model cards).
+    ``frame_encoder``: makes the encoder that turns frames into the model's input, for models
+    whose input is per-frame features instead of frames."""
 
     def decorate(builder: Builder) -> Builder:
         _REGISTRY[name] = builder
         _DESCRIPTIONS[name] = description
         _DEFAULTS[name] = defaults
         _BACKBONES[name] = backbone
+        if frame_encoder is not None:
+            _FRAME_ENCODERS[name] = frame_encoder
         return builder
 
     return decorate
+
+
+def frame_encoder(name: str) -> Callable[[], FrameEncoder] | None:
+    """The maker of the architecture's non-Keras frame encoder; None for models that take frames."""
+    return _FRAME_ENCODERS.get(name)
 
 
 def architectures() -> dict[str, str]:
@@ -161,6 +195,24 @@ def build_effnet_lstm(shape: InputShape, num_classes: int) -> keras.Model:
     encoder = efficientnet_lite.efficientnet_lite0(shape.frame, name=FRAME_ENCODER)
     encoder.trainable = False  # frozen: training fits the head on cached features
     return _encoder_then_lstm(encoder, shape, num_classes, input_dropout=0.5, name="effnet_lstm")
+
+
+@register(
+    "pose_lstm",
+    "BlazePose landmarks of each frame (frozen, TF Lite), then an LSTM over the sequence",
+    InputDefaults(image_size=240, image_width=320),  # UCF101's own frame size, undistorted
+    backbone=pose.PROVENANCE,
+    frame_encoder=pose.PoseEncoder,
+)
+def build_pose_lstm(shape: InputShape, num_classes: int) -> keras.Model:
+    """The LRCN's sequence head on pose features instead of CNN features: the comparison
+    isolates what the frame encoder keeps."""
+    features = keras.Input((shape.sequence_length, pose.FEATURES), name="pose")
+    h = layers.Dropout(0.1)(features)
+    h = layers.LSTM(64)(h)
+    h = layers.Dropout(0.3)(h)
+    probabilities = layers.Dense(num_classes, activation="softmax")(h)
+    return keras.Model(features, probabilities, name="pose_lstm")
 
 
 def split(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:

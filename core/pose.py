@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -127,7 +128,9 @@ def _interpreter(path: Path, delegates: bool = True):
     if not delegates:
         resolver = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         options["experimental_op_resolver_type"] = resolver
-    interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1, **options)
+    with warnings.catch_warnings():  # TF's notice that LiteRT will replace this interpreter
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1, **options)
     interpreter.allocate_tensors()
     return interpreter
 
@@ -148,7 +151,7 @@ def estimator_flops() -> int:
     total = 0
     for path in (DETECTOR_FILE, LANDMARK_FILE):
         interpreter = _interpreter(path, delegates=False)
-        shapes = {t["index"]: tuple(t["shape"]) for t in interpreter.get_tensor_details()}
+        shapes = {t["index"]: tuple(int(d) for d in t["shape"]) for t in interpreter.get_tensor_details()}
         for op in interpreter._get_ops_details():
             name = op["op_name"]
             if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
@@ -270,6 +273,10 @@ class PoseEncoder:
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         return np.stack([pose_features(self.estimator.estimate(frame)) for frame in frames])
+
+    @staticmethod
+    def flops_per_frame() -> int:
+        return estimator_flops()
 
     @staticmethod
     def fingerprint() -> str:

@@ -54,7 +54,8 @@ class TrainingConfig:
     task: str = "action"  # or "direction" (core.dataset.TASKS)
     # 0 = what the architecture was designed for (core.models.input_defaults)
     sequence_length: int = 0
-    image_size: int = 0
+    image_size: int = 0  # frame height
+    image_width: int = 0  # 0: square frames, as wide as image_size
     sampling_fps: float = 0.0
     hop_frames: int = 0
     epochs: int = 20
@@ -73,10 +74,13 @@ class TrainingConfig:
         from core.models import input_defaults
 
         defaults = input_defaults(self.architecture)
+        height = self.image_size or defaults.image_size
+        aspect = (defaults.image_width or defaults.image_size) / defaults.image_size
         return replace(
             self,
             sequence_length=self.sequence_length or defaults.sequence_length,
-            image_size=self.image_size or defaults.image_size,
+            image_size=height,
+            image_width=self.image_width or round(height * aspect),
             sampling_fps=self.sampling_fps or defaults.sampling_fps,
             hop_frames=self.hop_frames or defaults.hop_frames,
         )
@@ -151,7 +155,7 @@ def _load_clips(split: Split, load: Callable[[Path], np.ndarray], what: str, log
 
 
 def _training_dataset(frames: list, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator):
-    shape = (config.sequence_length, config.image_size, config.image_size, 3)
+    shape = (config.sequence_length, config.image_size, config.image_width, 3)
 
     def generate():
         for clip in rng.permutation(len(frames)):
@@ -289,19 +293,24 @@ def train(
         f"train groups {split.train_groups} ({len(split.train)} clips), "
         f"validation groups {split.val_groups} ({len(split.val)} clips)"
     )
-    size = config.image_size
+    height, width = config.image_size, config.image_width
     # direction: labels are drawn per window (labelled_windows); the folder's index is unused
     train_labels = np.array([folders.index(c.label) for c in split.train], dtype=np.int32)
     val_labels = np.array([folders.index(c.label) for c in split.val], dtype=np.int32)
-    shape = models.InputShape(config.sequence_length, size, size)
+    shape = models.InputShape(config.sequence_length, height, width)
     with strategy.scope():
         model = models.build(config.architecture, shape, len(classes))
     parts = models.split(model)
-    frozen_encoder = parts is not None and not parts[0].trainable
-    cache = FrameCache(cache_dir, config.sampling_fps, (size, size))
+    make_external = models.frame_encoder(config.architecture)
+    frozen_encoder = make_external is not None or (parts is not None and not parts[0].trainable)
+    cache = FrameCache(cache_dir, config.sampling_fps, (width, height))
     if frozen_encoder:
-        encoder, fitted = parts
-        features = feature_cache(encoder, cache).features
+        if make_external is not None:  # the model is the head; its encoder is no Keras model
+            external = make_external()
+            fitted, features = model, FeatureCache(cache, external, external.fingerprint()).features
+        else:
+            encoder, fitted = parts
+            features = feature_cache(encoder, cache).features
         train_items, val_items = _load_clips(split, features, "frame features", log)
         val_views = [f[0] for f in val_items]  # as analysis sees them: not mirrored
         dataset = _feature_dataset(train_items, train_labels, config, rng)
@@ -355,7 +364,7 @@ def train(
         architecture=config.architecture,
         classes=tuple(classes),
         sequence_length=config.sequence_length,
-        image_size=(size, size),
+        image_size=(height, width),
         sampling_fps=config.sampling_fps,
         hop_frames=config.hop_frames,
         task=config.task,

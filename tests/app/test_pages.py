@@ -162,6 +162,21 @@ def test_lrcn_page_draws_the_real_flow_feature_maps_and_the_forming_prediction()
     assert not app.exception
 
 
+def test_pose_page_shows_the_skeleton_and_what_it_throws_away():
+    app = open_page("pages/learn_pose.py")
+    assert not app.main.error and not app.main.warning
+    charts = app.get("plotly_chart")
+    assert len(charts) == 4  # data flow, timeline, person found per frame, time direction
+    assert "BlazePose (TF Lite, frozen) per frame" in str(charts[0].proto)
+    assert "(20, 240, 320, 3)" in str(charts[0].proto) and "(20, 100)" in str(charts[0].proto)
+    found = next(m.value for m in app.markdown if "A person was found in" in m.value)
+    assert "in 0 of" not in found  # the Archery sample: the archer is in view
+    frame, skeleton = app.get("image")
+    assert "230,400 numbers" in str(frame.proto) and "100 numbers" in str(skeleton.proto)
+    app.main.slider[0].set_value(0).run()
+    assert not app.exception
+
+
 def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
     app = open_page("pages/compare.py")
     assert not app.main.error

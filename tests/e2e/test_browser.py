@@ -211,8 +211,7 @@ def test_every_learn_page_renders_its_charts(app_url, browser):
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
         heading = HEADINGS.get(title, title)
         page.get_by_role("heading", level=1, name=heading).first.wait_for(timeout=60_000)
-        if title != "Pose + LSTM":  # explained, not run: no pose model can be had here
-            page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
         page.wait_for_load_state("networkidle")
         assert page.get_by_test_id("stException").count() == 0, title
     assert session.console_errors == []
