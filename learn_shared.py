@@ -59,7 +59,7 @@ def clip_frames(clip: tuple[str, bytes], spec) -> np.ndarray:
     """The clip's frames as this model samples and sizes them, uint8 (N, H, W, 3)."""
     name, data = clip
     digest, suffix = hashlib.sha256(data).hexdigest(), Path(name).suffix.lower()
-    return sampled_frames(digest, data, suffix, spec.sampling_fps, tuple(spec.image_size))
+    return sampled_frames(digest, data, suffix, spec.sampling_fps, spec.frame_size)
 
 
 def clip_windows(clip: tuple[str, bytes], spec) -> np.ndarray:

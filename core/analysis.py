@@ -254,8 +254,7 @@ def analyze(
         )
     spec = bundle.spec
     hop = hop_frames(bundle, hop_s)
-    size = (spec.image_size[1], spec.image_size[0])
-    frames = prefetched(iter_frames(video, spec.sampling_fps, size, info), depth=2 * FRAME_BATCH)
+    frames = prefetched(iter_frames(video, spec.sampling_fps, spec.frame_size, info), depth=2 * FRAME_BATCH)
     report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
     shared = share_frame_features and predictor(bundle).split
     compute = _probabilities_split if shared else _probabilities_whole

@@ -71,7 +71,7 @@ def _warm_up(bundle: ModelBundle) -> None:
 def _decode_only(video: Path, bundle: ModelBundle) -> tuple[float, int]:
     spec = bundle.spec
     started = time.perf_counter()
-    count = sum(1 for _ in iter_frames(video, spec.sampling_fps, (spec.image_size[1], spec.image_size[0])))
+    count = sum(1 for _ in iter_frames(video, spec.sampling_fps, spec.frame_size))
     return time.perf_counter() - started, count
 
 

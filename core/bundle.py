@@ -36,6 +36,11 @@ class BundleSpec:
     task: str = "action"  # or "direction": was the clip played forwards or backwards (core.dataset)
 
     @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height): the order OpenCV and ``core.video`` size frames in."""
+        return (self.image_size[1], self.image_size[0])
+
+    @property
     def window_s(self) -> float:
         return self.sequence_length / self.sampling_fps
 

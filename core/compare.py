@@ -140,7 +140,7 @@ def latency_ms(model_bundle: bundles.ModelBundle, windows: np.ndarray, min_secon
 def _frames(model_bundle: bundles.ModelBundle) -> Callable[[Path], np.ndarray]:
     """A clip's frames as this bundle samples and sizes them, through the shared frame cache."""
     spec = model_bundle.spec
-    return FrameCache(None, spec.sampling_fps, (spec.image_size[1], spec.image_size[0])).frames
+    return FrameCache(None, spec.sampling_fps, spec.frame_size).frames
 
 
 def timing_windows(model_bundle: bundles.ModelBundle, clips: list[Path], batch_size: int) -> np.ndarray:

@@ -266,7 +266,7 @@ class PoseEncoder:
     frame encoder. It lives outside the Keras model because the crop depends on the detection."""
 
     features = FEATURES
-    label = "BlazePose (TF Lite, frozen)"
+    label = "BlazePose"
 
     def __init__(self):
         self.estimator = PoseEstimator()

@@ -43,7 +43,7 @@ def clip_poses(digest: str, fps: float, size: tuple[int, int], _frames: np.ndarr
 def what_the_skeleton_keeps(bundle, clip) -> None:
     spec = bundle.spec
     frames = clip_frames(clip, spec)
-    poses = clip_poses(hashlib.sha256(clip[1]).hexdigest(), spec.sampling_fps, tuple(spec.image_size), frames)
+    poses = clip_poses(hashlib.sha256(clip[1]).hexdigest(), spec.sampling_fps, spec.frame_size, frames)
     found = np.array([pose is not None for pose in poses])
     st.markdown(
         f"**A person was found in {found.sum()} of {len(found)} sampled frames** (green). Where "

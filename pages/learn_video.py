@@ -73,7 +73,7 @@ st.markdown(
 st.plotly_chart(numbers_figure(facts), width="stretch")
 
 st.subheader(f"What the model keeps: {facts.window_frames} frames, {spec.image_size[1]}x{spec.image_size[0]}")
-frames = model_view(digest, data, suffix, spec.sampling_fps, spec.image_size, spec.sequence_length)
+frames = model_view(digest, data, suffix, spec.sampling_fps, spec.frame_size, spec.sequence_length)
 per_row = 10
 for row in range(0, len(frames), per_row):
     chunk = enumerate(frames[row : row + per_row], row)

@@ -23,7 +23,7 @@ def convlstm():
 @pytest.fixture(scope="module")
 def surfing_window(lrcn_bundle):
     spec = lrcn_bundle.spec
-    return read_frames(SURFING, spec.sampling_fps, spec.image_size)[: spec.sequence_length]
+    return read_frames(SURFING, spec.sampling_fps, spec.frame_size)[: spec.sequence_length]
 
 
 @pytest.mark.parametrize("name", ["lrcn-ucf101-6", "convlstm-ucf101-6"])

@@ -167,7 +167,7 @@ def test_pose_page_shows_the_skeleton_and_what_it_throws_away():
     assert not app.main.error and not app.main.warning
     charts = app.get("plotly_chart")
     assert len(charts) == 4  # data flow, timeline, person found per frame, time direction
-    assert "BlazePose (TF Lite, frozen) per frame" in str(charts[0].proto)
+    assert "BlazePose per frame" in str(charts[0].proto)
     assert "(20, 240, 320, 3)" in str(charts[0].proto) and "(20, 100)" in str(charts[0].proto)
     found = next(m.value for m in app.markdown if "A person was found in" in m.value)
     assert "in 0 of" not in found  # the Archery sample: the archer is in view
@@ -181,3 +181,14 @@ def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
     app = open_page("pages/compare.py")
     assert not app.main.error
     assert app.get("plotly_chart")
+
+
+def test_learn_pages_sample_frames_in_the_models_own_shape():
+    """Height and width kept apart: the pose model's 320x240 frames are not turned on their side."""
+    from core.bundle import BundleSpec
+    from learn_shared import clip_frames
+
+    spec = BundleSpec("p", "pose_lstm", ("a", "b"), 20, (240, 320), 6.0)
+    assert spec.frame_size == (320, 240)
+    frames = clip_frames((SURFING.name, SURFING.read_bytes()), spec)
+    assert frames.shape[1:] == (240, 320, 3)
