@@ -5,7 +5,8 @@ encoder plus a sequence head (see ``core.models.split``) encode every sampled fr
 run only the small head per window: consecutive windows overlap by most of their frames, so
 this does several times less work than running the whole model on every window, with the same
 result. Other models see each window whole, from a ring buffer of the last frames. Either way
-memory stays flat however long the video is.
+memory stays flat however long the video is. A model whose frame encoder is no Keras model (the
+pose estimator in front of ``pose_lstm``) takes the first path, with that encoder.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ def hop_frames(bundle: ModelBundle, hop_s: float | None) -> int:
 
 
 class _Predictor:
-    """Compiled prediction functions for one model, traced once for fixed batch sizes. Every
-    method takes uint8 frames; a frame encoder outside Keras (``models.frame_encoder``) is run
-    in front of a model that takes its features."""
+    """Compiled prediction functions for one model, traced once for fixed batch sizes. Frames
+    and windows come in as uint8 (scaled here); a frame encoder outside Keras
+    (``models.frame_encoder``) is run in front of a model that takes its features."""
 
     def __init__(self, model, external: models.FrameEncoder | None = None):
         import tensorflow as tf
@@ -64,11 +65,16 @@ class _Predictor:
 
     @staticmethod
     def _padded(fn, batch: np.ndarray, size: int) -> np.ndarray:
-        """Run ``fn`` on a batch padded to ``size`` rows, so every call reuses one graph."""
-        n = len(batch)
-        if n < size:
-            batch = np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)])
-        return np.asarray(fn(batch))[:n]
+        """Run ``fn`` on chunks of ``size`` rows, the last one padded, so every call reuses one
+        graph and memory stays bounded however many windows there are."""
+        outputs = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            n = len(chunk)
+            if n < size:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
+            outputs.append(np.asarray(fn(chunk))[:n])
+        return np.concatenate(outputs)
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         if self._external is not None:
@@ -101,8 +107,8 @@ class _Predictor:
         return self._padded(self._whole, to_unit(windows), WINDOW_BATCH)
 
     def forward(self, windows: np.ndarray) -> np.ndarray:
-        """The whole model on a batch of uint8 windows as it is (no padding): what timing and
-        the Learn pages' experiments call."""
+        """The whole model on a batch of uint8 windows as it is, without the chunking and padding
+        of ``classify_windows``: what latency is timed on, at the batch size asked for."""
         if self._external is not None:
             return np.asarray(self._head(self._encoded_windows(windows)))
         return np.asarray(self._whole(to_unit(windows)))
@@ -115,8 +121,8 @@ _PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def predictor(bundle: ModelBundle) -> _Predictor:
     if bundle not in _PREDICTORS:
-        make_encoder = models.frame_encoder(bundle.spec.architecture)
-        _PREDICTORS[bundle] = _Predictor(bundle.model, make_encoder() if make_encoder else None)
+        encoder = models.frame_encoder(bundle.spec.architecture)
+        _PREDICTORS[bundle] = _Predictor(bundle.model, encoder() if encoder else None)
     return _PREDICTORS[bundle]
 
 

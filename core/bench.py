@@ -21,6 +21,7 @@ import numpy as np
 from core.analysis import analyze, predictor
 from core.bundle import ModelBundle
 from core.errors import VideoError
+from core.models import frame_encoder
 from core.video import iter_frames, probe
 
 
@@ -110,7 +111,9 @@ def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, 
         started = time.perf_counter()
         analyze(path, bundle, share_frame_features=False)
         whole_s = time.perf_counter() - started
-        baseline_s = per_frame_baseline(path, bundle) if baseline else None
+        # the tutorial loop feeds frames to the Keras model: no use for one that takes pose features
+        classic = baseline and frame_encoder(bundle.spec.architecture) is None
+        baseline_s = per_frame_baseline(path, bundle) if classic else None
     return BenchFigures(
         video_s=info.duration_s,
         frames_sampled=count,

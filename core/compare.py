@@ -14,8 +14,9 @@ clip accuracy on both tasks, size, cost and speed, measured from the bundles und
   step they run on. Normalisation, activations, pooling and the cells' gate arithmetic are left
   out (each a few percent at most). ``tf.profiler`` is not used because it counts a recurrent
   layer's loop body once instead of once per time step.
-- **Latency** is CPU wall time of the forward pass that analysis uses, the median of repeated
-  calls on windows of validation clips, per clip, at batch 1 and batched.
+- **Latency** is CPU wall time of the model's compiled forward pass, frames in, probabilities
+  out (``_Predictor.forward``, unpadded), the median of repeated calls on windows of validation
+  clips, per clip, at batch 1 and batched.
 - A frame encoder outside Keras (``pose_lstm``'s pose estimator) counts in FLOPs and latency:
   it runs on every frame of every clip.
 - **Training time** is read from each bundle's ``metrics.json``.

@@ -115,7 +115,7 @@ def direction_check(bundle: ModelBundle, windows: np.ndarray) -> DirectionCheck:
     if "forward" not in bundle.spec.classes:
         raise ModelError(f"{bundle.name} was not trained to tell forward from backward.")
     index = bundle.spec.classes.index("forward")
-    both = predictor(bundle).forward(np.concatenate([windows, windows[:, ::-1]]))[:, index]
+    both = predictor(bundle).classify_windows(np.concatenate([windows, windows[:, ::-1]]))[:, index]
     return DirectionCheck(float(both[: len(windows)].mean()), float(both[len(windows) :].mean()))
 
 
@@ -129,7 +129,7 @@ def shuffled_prediction(bundle: ModelBundle, window: np.ndarray, seed: int = 0) 
     equal for a model that cannot see frame order."""
     order = np.random.default_rng(seed).permutation(len(window))
     both = np.stack([window, window[order]])
-    predictions = np.asarray(bundle.model.predict(to_unit(both), verbose=0))
+    predictions = predictor(bundle).classify_windows(both)
     return predictions[0], predictions[1]
 
 

@@ -33,6 +33,20 @@ model-index:
 """
 
 
+def _fed(spec: BundleSpec) -> str:
+    """How frames reach ``model.keras``: scaled, or through a frame encoder outside the file."""
+    from core.models import frame_encoder
+
+    encoder = frame_encoder(spec.architecture)
+    if encoder is None:
+        return "scaled to [0, 1]"
+    return (
+        f"each turned into {encoder.features} numbers by {encoder.label} "
+        f"(`{encoder.__module__.replace('.', '/')}.py`, outside `model.keras`, which takes those "
+        "per-frame features)"
+    )
+
+
 def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, backbone: str = "") -> str:
     """The card; ``backbone`` describes a frozen pretrained frame encoder (origin, licence), if any."""
     validation = metrics["validation"]
@@ -77,7 +91,7 @@ with high confidence, because the model knows no other answer. Footage unlike th
 A `{spec.architecture}` video classifier, {origin}, that {what}
 
 - **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
-  ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, scaled to [0, 1].
+  ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, {_fed(spec)}.
 - **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
   argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
 - **Parameters**: {training["parameters"]:,}.

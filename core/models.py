@@ -60,16 +60,19 @@ class InputDefaults:
 
 
 class FrameEncoder(Protocol):
-    """A frozen frame encoder outside Keras: uint8 frames (N, H, W, 3) -> features (N, features)."""
+    """A frozen frame encoder outside Keras: uint8 frames (N, H, W, 3) -> features (N, features).
+    Registered as its class: what it outputs, its name and its cost are read without making one."""
 
     features: int
     label: str  # what the Learn pages' data-flow diagram calls it
 
     def __call__(self, frames): ...
 
-    def fingerprint(self) -> str: ...
+    @staticmethod
+    def fingerprint() -> str: ...
 
-    def flops_per_frame(self) -> int: ...
+    @staticmethod
+    def flops_per_frame() -> int: ...
 
 
 SCRATCH_INPUT = InputDefaults()
@@ -78,7 +81,7 @@ _REGISTRY: dict[str, Builder] = {}
 _DESCRIPTIONS: dict[str, str] = {}
 _DEFAULTS: dict[str, InputDefaults] = {}
 _BACKBONES: dict[str, str] = {}
-_FRAME_ENCODERS: dict[str, Callable[[], FrameEncoder]] = {}
+_FRAME_ENCODERS: dict[str, type[FrameEncoder]] = {}
 
 
 def register(
@@ -86,11 +89,11 @@ def register(
     description: str,
     defaults: InputDefaults = SCRATCH_INPUT,
     backbone: str = "",
-    frame_encoder: Callable[[], FrameEncoder] | None = None,
+    frame_encoder: type[FrameEncoder] | None = None,
 ) -> Callable[[Builder], Builder]:
     """``backbone``: where a pretrained part's weights come from and their licence (model cards).
-    ``frame_encoder``: makes the encoder that turns frames into the model's input, for models
-    whose input is per-frame features instead of frames."""
+    ``frame_encoder``: the class of the encoder that turns frames into the model's input, for
+    models whose input is per-frame features instead of frames."""
 
     def decorate(builder: Builder) -> Builder:
         _REGISTRY[name] = builder
@@ -104,8 +107,8 @@ def register(
     return decorate
 
 
-def frame_encoder(name: str) -> Callable[[], FrameEncoder] | None:
-    """The maker of the architecture's non-Keras frame encoder; None for models that take frames."""
+def frame_encoder(name: str) -> type[FrameEncoder] | None:
+    """The class of the architecture's non-Keras frame encoder; None for models that take frames."""
     return _FRAME_ENCODERS.get(name)
 
 

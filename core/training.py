@@ -301,12 +301,12 @@ def train(
     with strategy.scope():
         model = models.build(config.architecture, shape, len(classes))
     parts = models.split(model)
-    make_external = models.frame_encoder(config.architecture)
-    frozen_encoder = make_external is not None or (parts is not None and not parts[0].trainable)
+    external_encoder = models.frame_encoder(config.architecture)
+    frozen_encoder = external_encoder is not None or (parts is not None and not parts[0].trainable)
     cache = FrameCache(cache_dir, config.sampling_fps, (width, height))
     if frozen_encoder:
-        if make_external is not None:  # the model is the head; its encoder is no Keras model
-            external = make_external()
+        if external_encoder is not None:  # the model is the head; its encoder is no Keras model
+            external = external_encoder()
             fitted, features = model, FeatureCache(cache, external, external.fingerprint()).features
         else:
             encoder, fitted = parts

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from core.learn_charts import presence_figure
-from core.pose import FEATURES, NUM_LANDMARKS, PoseEstimator
+from core.pose import FEATURES, NUM_LANDMARKS, shared_estimator
 from core.skeleton import draw
 from learn_shared import approach_page, clip_frames
 
@@ -18,25 +18,26 @@ visible it is, and whether a person was found at all. Nothing else of the pictur
 """
 
 TRADEOFFS = """
-- **Robust to scene, clothing and light**, and a tiny input for the sequence model: training
-  it takes seconds once the poses are computed.
-- **Blind to objects and context**: the surfboard, the piano, the horse are gone. For these six
-  actions the scene is most of the signal, so this approach gives it up.
+- **A tiny input for the sequence model**: once every frame's pose is computed (23 minutes for
+  the 529 clips here, as recorded and mirrored), fitting the LSTM took 13 s.
+- **Blind to objects and context**: the surfboard, the piano, the horse are gone; what is left
+  is the body, the same whatever the background.
 - **Only as good as the pose**: small, occluded or many people, unusual viewpoints and a
-  person who is not the subject (a crowd, a rider far away) give wrong skeletons or none.
+  person who is not the subject give wrong skeletons or none. Over all 529 clips a person was
+  found in 77% of the sampled frames of Archery, 83% of PlayingPiano and 81% of PlayingViolin,
+  but in 16% of BasketballDunk, 11% of Surfing and 1% of HorseRace.
+- **So the scene sneaks back in**: "nobody found" is itself a strong hint of a horse race or a
+  surfer far out, and part of this model's score comes from the estimator's failures, not from
+  movement.
 - **Two models to run, and the estimator costs most**: a detector and a landmark network on
-  every frame, far more arithmetic than the LSTM on top.
+  every frame, 1.6 GFLOPs per frame: 33 GFLOPs for a 20-frame window against 1.7 MFLOPs for the
+  LSTM on top.
 """
-
-
-@st.cache_resource(show_spinner="Loading the pose estimator…")
-def pose_estimator() -> PoseEstimator:
-    return PoseEstimator()
 
 
 @st.cache_data(show_spinner="Finding the person in every sampled frame…", max_entries=8)
 def clip_poses(digest: str, fps: float, size: tuple[int, int], _frames: np.ndarray) -> list:
-    estimator = pose_estimator()
+    estimator = shared_estimator()
     return [estimator.estimate(frame) for frame in _frames]
 
 
@@ -47,12 +48,12 @@ def what_the_skeleton_keeps(bundle, clip) -> None:
     found = np.array([pose is not None for pose in poses])
     st.markdown(
         f"**A person was found in {found.sum()} of {len(found)} sampled frames** (green). Where "
-        "there is none the LSTM reads zeros: the surfer far out on a wave, the riders of a horse "
-        "race and a crowd at a dunk are often too small or too many for the estimator."
+        "there is none the LSTM reads zeros: a surfer far out on a wave, the riders of a horse "
+        "race and the players at a dunk are usually too small or too many for the estimator."
     )
     st.plotly_chart(presence_figure(found, spec.sampling_fps), width="stretch")
     first = int(np.argmax(found)) if found.any() else 0
-    index = st.slider("Sampled frame", 0, len(frames) - 1, first)
+    index = st.slider("Sampled frame", 0, len(frames) - 1, first) if len(frames) > 1 else 0
     height, width = spec.image_size
     left, right = st.columns(2)
     left.image(

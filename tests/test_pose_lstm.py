@@ -11,6 +11,7 @@ from core import bundle, cli, models, pose
 from core.analysis import analyze, predictor
 from core.compare import clip_flops, count_flops
 from core.flow import bundle_flow
+from core.video import read_frames
 from tests.conftest import ARCHERY, UCF6
 
 SHAPE = models.InputShape(20, 240, 320)
@@ -76,9 +77,15 @@ def test_training_caches_pose_features_and_saves_a_bundle_of_the_head(tiny_pose_
     assert "BlazePose" in loaded.card and "Apache-2.0" in loaded.card
     cached = list((cache / "features").glob("*.npy"))
     assert len(cached) == 4  # each clip's poses computed once, as recorded and mirrored
-    features = np.load(cached[0])
-    assert features.shape[0] == 2 and features.shape[2] == pose.FEATURES
-    assert features[0, :, -1].mean() > 0.5  # a person is found in most frames of these clips
+    found = []
+    for path in cached:
+        features = np.load(path)
+        assert features.shape[0] == 2 and features.shape[2] == pose.FEATURES
+        presence = features[0, :, -1]
+        assert set(np.unique(presence)) <= {0.0, 1.0}
+        assert not features[0, presence == 0].any()  # nobody found: the LSTM reads zeros
+        found.append(presence.mean())
+    assert max(found) > 0.5  # the violinists and archers are found in most frames of some clips
 
 
 def test_analysis_runs_the_pose_estimator_in_front_of_the_model(tiny_pose_bundle):
@@ -93,7 +100,7 @@ def test_analysis_runs_the_pose_estimator_in_front_of_the_model(tiny_pose_bundle
 def test_windows_that_share_frames_are_estimated_once(tiny_pose_bundle, monkeypatch):
     loaded, _ = tiny_pose_bundle
     run = predictor(loaded)
-    frames = np.random.default_rng(0).integers(0, 255, (24, 240, 320, 3), dtype=np.uint8)
+    frames = read_frames(ARCHERY, 6.0, loaded.spec.frame_size)[:24]
     windows = np.stack([frames[0:20], frames[4:24], frames[0:20][::-1]])
     encoded = []
     original = run.encode_frames
@@ -101,8 +108,12 @@ def test_windows_that_share_frames_are_estimated_once(tiny_pose_bundle, monkeypa
     probabilities = run.forward(windows)
     assert encoded == [24] and probabilities.shape == (3, 2)
     monkeypatch.undo()
-    single = np.concatenate([run.forward(w[None]) for w in windows])
-    np.testing.assert_allclose(probabilities, single, atol=1e-5)
+    # each window's features, in its own order, as if every frame had been estimated in place
+    separately = np.stack([run.encode_frames(w) for w in windows])
+    assert separately[0, :, -1].mean() > 0.5  # the archer is found: real, varied features
+    assert not np.allclose(separately[0, 0], separately[0, 10])
+    np.testing.assert_allclose(separately[2], separately[0][::-1])
+    np.testing.assert_allclose(np.asarray(loaded.model(separately)), probabilities, atol=1e-5)
 
 
 def test_flops_and_flow_include_the_pose_estimator(tiny_pose_bundle):
@@ -114,3 +125,18 @@ def test_flops_and_flow_include_the_pose_estimator(tiny_pose_bundle):
     assert steps[0].shape == (20, 240, 320, 3)
     assert steps[1].label.startswith("BlazePose") and steps[1].shape == (20, pose.FEATURES)
     assert steps[2].label == "LSTM 64" and steps[-1].shape == (2,)
+
+
+def test_the_shared_estimator_answers_each_thread_as_if_alone():
+    """Streamlit sessions share one estimator; its interpreters must not mix their calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = read_frames(ARCHERY, 6.0, (320, 240))[:12]
+    estimator = pose.shared_estimator()
+    alone = [estimator.estimate(frame) for frame in frames]
+    with ThreadPoolExecutor(4) as threads:
+        together = list(threads.map(estimator.estimate, frames))
+    for a, b in zip(alone, together, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-3)
