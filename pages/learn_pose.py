@@ -18,8 +18,8 @@ visible it is, and whether a person was found at all. Nothing else of the pictur
 """
 
 TRADEOFFS = """
-- **A tiny input for the sequence model**: once every frame's pose is computed (23 minutes for
-  the 529 clips here, as recorded and mirrored), fitting the LSTM took 13 s.
+- **A tiny input for the sequence model**: once every frame's pose is computed (21 minutes for
+  the 529 clips here, as recorded and mirrored), fitting the LSTM took 8 s.
 - **Blind to objects and context**: the surfboard, the piano, the horse are gone; what is left
   is the body, the same whatever the background.
 - **Only as good as the pose**: small, occluded or many people, unusual viewpoints and a
