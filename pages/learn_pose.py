@@ -19,13 +19,13 @@ visible it is, and whether a person was found at all. Nothing else of the pictur
 
 TRADEOFFS = """
 - **A tiny input for the sequence model**: once every frame's pose is computed (21 minutes for
-  the 529 clips here, as recorded and mirrored), fitting the LSTM took 8 s.
+  the 529 clips here, as recorded and mirrored), fitting the LSTM took 8-13 s.
 - **Blind to objects and context**: the surfboard, the piano, the horse are gone; what is left
   is the body, the same whatever the background.
 - **Only as good as the pose**: small, occluded or many people, unusual viewpoints and a
   person who is not the subject give wrong skeletons or none. Over all 529 clips a person was
-  found in 77% of the sampled frames of Archery, 83% of PlayingPiano and 81% of PlayingViolin,
-  but in 16% of BasketballDunk, 11% of Surfing and 1% of HorseRace.
+  found in 78% of the sampled frames of Archery, 85% of PlayingPiano and 82% of PlayingViolin,
+  but in 17% of BasketballDunk, 10% of Surfing and 2.5% of HorseRace.
 - **So the scene sneaks back in**: "nobody found" is itself a strong hint of a horse race or a
   surfer far out, and part of this model's score comes from the estimator's failures, not from
   movement.
