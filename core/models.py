@@ -142,17 +142,21 @@ def _conv_block(x, filters: int, pool: int):
     return layers.MaxPooling2D(pool)(x)
 
 
+def _lstm_classifier(features, num_classes: int, input_dropout: float):
+    """The sequence head every CNN + LSTM shares: per-frame features -> LSTM(64) -> softmax."""
+    h = layers.Dropout(input_dropout)(features)
+    h = layers.LSTM(64)(h)
+    h = layers.Dropout(0.3)(h)
+    return layers.Dense(num_classes, activation="softmax")(h)
+
+
 def _encoder_then_lstm(
     encoder: keras.Model, shape: InputShape, num_classes: int, input_dropout: float, name: str
 ) -> keras.Model:
     """A per-frame encoder inside TimeDistributed, then an LSTM(64) head: built as two named
     models, so that analysis can run the encoder once per frame and the head per window."""
     features = keras.Input((shape.sequence_length, encoder.output.shape[-1]), name="features")
-    h = layers.Dropout(input_dropout)(features)
-    h = layers.LSTM(64)(h)
-    h = layers.Dropout(0.3)(h)
-    probabilities = layers.Dense(num_classes, activation="softmax")(h)
-    head = keras.Model(features, probabilities, name=SEQUENCE_HEAD)
+    head = keras.Model(features, _lstm_classifier(features, num_classes, input_dropout), name=SEQUENCE_HEAD)
 
     clip = keras.Input(shape.clip, name="clip")
     return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name=name)
@@ -211,11 +215,7 @@ def build_pose_lstm(shape: InputShape, num_classes: int) -> keras.Model:
     """The LRCN's sequence head on pose features instead of CNN features: the comparison
     isolates what the frame encoder keeps."""
     features = keras.Input((shape.sequence_length, pose.FEATURES), name="pose")
-    h = layers.Dropout(0.1)(features)
-    h = layers.LSTM(64)(h)
-    h = layers.Dropout(0.3)(h)
-    probabilities = layers.Dense(num_classes, activation="softmax")(h)
-    return keras.Model(features, probabilities, name="pose_lstm")
+    return keras.Model(features, _lstm_classifier(features, num_classes, input_dropout=0.1), name="pose_lstm")
 
 
 def split(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
