@@ -346,7 +346,10 @@ def parser() -> argparse.ArgumentParser:
         help="loop the video into a clip this many seconds long first",
     )
     bench.add_argument(
-        "--no-baseline", action="store_true", help="skip the classic per-frame loop (slow on long videos)"
+        "--no-baseline",
+        action="store_true",
+        help="time only the app's analysis: skip the classic per-frame loop and the whole-model-per-window "
+        "run (both slow on long videos)",
     )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(run=cmd_bench)

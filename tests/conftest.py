@@ -12,6 +12,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import core  # noqa: E402, F401  before cv2: it sets OpenCV's log levels, which cv2 reads on import
+
+# isort: split
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

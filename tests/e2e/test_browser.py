@@ -179,6 +179,9 @@ def test_a_new_upload_while_an_analysis_runs_wins(app_url, browser):
     session.upload(SAMPLES / "v_Biking_g01_c01.avi")  # not analysed by this server before: not cached
     uploader = session.page.get_by_test_id("stFileUploader")
     uploader.get_by_text("v_Biking_g01_c01.avi").wait_for(timeout=30_000)
+    # The name shows while the file is still being sent; replacing it then cancels that request in
+    # the browser, which logs an error. Wait until the server has the file and runs the analysis.
+    session.page.get_by_text(re.compile("Analysing…|Analysis done")).first.wait_for(timeout=60_000)
     # replace the file while the first one is being analysed (the uploader now shows the first
     # file instead of its button, so the new one goes straight to its file input)
     uploader.locator("input[type=file]").set_input_files(str(ARCHERY))
