@@ -13,6 +13,8 @@ from core.analysis import predictor
 from core.compare import APPROACHES_DIR, RESULTS_FILE, count_flops
 from tests.conftest import UCF6
 
+pytestmark = pytest.mark.xdist_group("compare")  # the tiny bundles are trained once
+
 SHAPE = models.InputShape(20, 64, 64)
 ROW_KEYS = {
     "architecture", "description", "params", "flops_per_clip", "latency_ms_batch1", "latency_ms_batched",

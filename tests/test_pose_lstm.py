@@ -14,6 +14,8 @@ from core.flow import bundle_flow
 from core.video import read_frames
 from tests.conftest import ARCHERY, UCF6
 
+pytestmark = pytest.mark.xdist_group("pose_lstm")  # the tiny pose bundle is trained once
+
 SHAPE = models.InputShape(20, 240, 320)
 
 

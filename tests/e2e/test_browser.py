@@ -18,6 +18,8 @@ from core.config import LRCN_BUNDLE, PROJECT_ROOT
 from tests.conftest import ARCHERY, SAMPLES, SURFING, clip_site
 from tests.hub_server import HubStandIn
 
+pytestmark = pytest.mark.xdist_group("browser")  # one Streamlit server and browser for the module
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_FLAGS = [
