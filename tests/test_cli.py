@@ -164,7 +164,8 @@ def test_memory_does_not_grow_with_video_length(tmp_path):
     ],
 )
 def test_usage_mistakes_exit_2_with_one_error_line(args, capfd):
-    assert_one_error_line(*main(capfd, *args)[::2])
+    code, _, err = main(capfd, *args)
+    assert_one_error_line(code, err)
 
 
 def test_a_refused_command_prints_only_its_error_line():
