@@ -69,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
 def _load_bundle(ref: str | None):
     """The named bundle, or the default: the configured Hub bundle, else the bundled model
     (saying why on stderr, so that ``--json`` output stays clean)."""
-    from core import bundle, hub
+    from core.models import bundle, hub
 
     load = functools.cache(lambda candidate: bundle.load(candidate, progress=_stderr_progress()))
     if ref:
@@ -90,7 +90,7 @@ def _video_source(source: str) -> Iterator[str]:
     if not _is_link(source):
         yield source
         return
-    from core.youtube import fetched
+    from core.media.youtube import fetched
 
     settings = Settings.from_env()
     with fetched(
@@ -123,8 +123,8 @@ def _stderr_progress():
 
 
 def cmd_analyze(args) -> int:
-    from core.analysis import analyze
-    from core.video import probe
+    from core.engine.analysis import analyze
+    from core.media.video import probe
 
     settings = Settings.from_env()
     with _video_source(args.source) as source:
@@ -158,7 +158,7 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from core.evaluation import evaluate
+    from core.training.evaluation import evaluate
 
     bundle = _load_bundle(args.model)
 
@@ -177,7 +177,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from core.training import TrainingConfig, train
+    from core.training.trainer import TrainingConfig, train
 
     config = TrainingConfig(
         architecture=args.arch,
@@ -198,7 +198,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from core.compare import APPROACHES_DIR, RESULTS_FILE, compare, write
+    from core.training.compare import APPROACHES_DIR, RESULTS_FILE, compare, write
 
     root = Path(args.bundles) if args.bundles else APPROACHES_DIR
     table = compare(
@@ -230,7 +230,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from core.hub import publish
+    from core.models.hub import publish
 
     published = publish(Path(args.folder), args.repo, private=args.private, tag=args.tag)
     print(f"published {args.folder} to {published.url} (commit {published.commit})")
@@ -241,7 +241,7 @@ def cmd_publish(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from core.bench import run_bench
+    from core.engine.bench import run_bench
 
     bundle = _load_bundle(args.model)
     figures = run_bench(
@@ -256,9 +256,9 @@ def cmd_bench(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from core.dataset import TASKS
-    from core.models import architectures
-    from core.training import STRATEGIES, TrainingConfig
+    from core.models.registry import architectures
+    from core.training.dataset import TASKS
+    from core.training.trainer import STRATEGIES, TrainingConfig
 
     root = _Parser(prog="python -m core", description="Action Recognition Lab")
     commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)

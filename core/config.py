@@ -12,6 +12,7 @@ from core.errors import ActionLabError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
+BACKBONES_DIR = MODELS_DIR / "backbones"  # third-party frozen weights (their README says whence)
 # The default: ImageNet EfficientNet-Lite0 features + LSTM (best on validation, 18 MB). The
 # scratch LRCN stays as the small, classic model (and the one the Learn pages take apart).
 DEFAULT_BUNDLE = MODELS_DIR / "effnet-lstm-ucf101-6"

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_shared import current_bundle, run_analysis, settings, use_app_navigation
-from core.charts import timeline_figure, top_k_figure
 from core.config import VIDEO_SUFFIXES, sample_clips
+from core.engine.annotate import annotated_copy
 from core.errors import ActionLabError
-from core.media import annotated_copy, browser_copy
-from core.video import frames_at, staged
-from core.youtube import fetched, safe_name
+from core.media.encode import browser_copy
+from core.media.video import frames_at, staged
+from core.media.youtube import fetched, safe_name
+from core.views.charts import timeline_figure, top_k_figure
+from pages._app.common import current_bundle, run_analysis, settings, use_app_navigation
 
 
 @st.cache_data(show_spinner="Preparing the video for the browser…", max_entries=16)

@@ -1,9 +1,9 @@
 import streamlit as st
 
-from app_shared import demo_clip, use_app_navigation
 from core.errors import ActionLabError
-from core.learn_charts import results_scatter, stacked_timelines
-from learn_shared import TASKS, approach_ref, clip_timeline, results
+from core.views.learn_charts import results_scatter, stacked_timelines
+from pages._app.common import demo_clip, use_app_navigation
+from pages._app.learn import TASKS, approach_ref, clip_timeline, results
 
 use_app_navigation()
 st.title("Compare the approaches")

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from app_shared import use_app_navigation
+from pages._app.common import use_app_navigation
 
 use_app_navigation()
 st.title("Action Recognition Lab")

@@ -1,9 +1,9 @@
 import numpy as np
 import streamlit as st
 
-from core.introspect import recurrent_state_maps
-from core.learn_charts import maps_figure
-from learn_shared import approach_page, clip_windows
+from core.views.introspect import recurrent_state_maps
+from core.views.learn_charts import maps_figure
+from pages._app.learn import approach_page, clip_windows
 
 INTRO = """
 A **ConvLSTM** puts the convolution *inside* the recurrent cell. Where the LRCN first squeezes

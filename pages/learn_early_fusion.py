@@ -1,9 +1,9 @@
 import streamlit as st
 
-from core.approaches import FUSION_CONV
-from core.introspect import fusion_weights
-from core.learn_charts import frame_weights_figure
-from learn_shared import approach_page, clip_windows
+from core.models.fusion import FUSION_CONV
+from core.views.introspect import fusion_weights
+from core.views.learn_charts import frame_weights_figure
+from pages._app.learn import approach_page, clip_windows
 
 INTRO = """
 **Early fusion** stacks the window's frames on top of each other, like the colour channels of

@@ -1,11 +1,11 @@
 import numpy as np
 import streamlit as st
 
-from core.approaches import per_frame_probabilities
-from core.dataset import to_unit
-from core.introspect import label_in_name, shuffled_prediction
-from core.learn_charts import fusion_figure
-from learn_shared import approach_page, clip_frames, clip_windows
+from core.models.contract import to_unit
+from core.models.fusion import per_frame_probabilities
+from core.views.introspect import label_in_name, shuffled_prediction
+from core.views.learn_charts import fusion_figure
+from pages._app.learn import approach_page, clip_frames, clip_windows
 
 INTRO = """
 **Late fusion** classifies every frame of the window on its own, like the single-frame model,

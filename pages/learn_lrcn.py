@@ -1,9 +1,9 @@
 import numpy as np
 import streamlit as st
 
-from core.introspect import frame_feature_maps, prediction_after_each_frame
-from core.learn_charts import class_lines_figure, maps_figure
-from learn_shared import approach_page, clip_windows
+from core.views.introspect import frame_feature_maps, prediction_after_each_frame
+from core.views.learn_charts import class_lines_figure, maps_figure
+from pages._app.learn import approach_page, clip_windows
 
 INTRO = """
 **LRCN** (long-term recurrent convolutional network) is the app's main model. A small CNN looks

@@ -3,10 +3,10 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from core.learn_charts import presence_figure
-from core.pose import FEATURES, NUM_LANDMARKS, shared_estimator
-from core.skeleton import draw
-from learn_shared import approach_page, clip_frames
+from core.models.pose import FEATURES, NUM_LANDMARKS, shared_estimator
+from core.views.learn_charts import presence_figure
+from core.views.skeleton import draw
+from pages._app.learn import approach_page, clip_frames
 
 INTRO = f"""
 A **pose estimator** turns each frame into the positions of a person's joints, and an **LSTM**

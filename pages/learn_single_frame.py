@@ -1,11 +1,11 @@
 import numpy as np
 import streamlit as st
 
-from core.approaches import per_frame_probabilities
-from core.dataset import to_unit
-from core.introspect import label_in_name
-from core.learn_charts import class_lines_figure
-from learn_shared import approach_page, clip_frames
+from core.models.contract import to_unit
+from core.models.fusion import per_frame_probabilities
+from core.views.introspect import label_in_name
+from core.views.learn_charts import class_lines_figure
+from pages._app.learn import approach_page, clip_frames
 
 INTRO = """
 The simplest video classifier ignores time: take **one frame** and classify it with an image

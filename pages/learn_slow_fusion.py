@@ -1,8 +1,8 @@
 import streamlit as st
 
-from core.introspect import space_time_slice, temporal_reach
-from core.learn_charts import reach_figure, space_time_figure
-from learn_shared import approach_page, clip_frames, result_row
+from core.views.introspect import space_time_slice, temporal_reach
+from core.views.learn_charts import reach_figure, space_time_figure
+from pages._app.learn import approach_page, clip_frames, result_row
 
 INTRO = """
 **Slow fusion** is a 3D CNN: its kernels are small cubes, 3 frames x 3 x 3 pixels, that slide

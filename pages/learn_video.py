@@ -3,11 +3,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_shared import current_bundle, demo_clip, use_app_navigation
-from core.anatomy import anatomy
 from core.errors import ActionLabError
-from core.learn_charts import numbers_figure
-from core.video import frames_at, probe, read_frames, staged
+from core.media.video import frames_at, probe, read_frames, staged
+from core.views.anatomy import anatomy
+from core.views.learn_charts import numbers_figure
+from pages._app.common import current_bundle, demo_clip, use_app_navigation
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from app_shared import current_bundle, use_app_navigation
-from core import hub
-from core.charts import confusion_figure, per_class_figure, training_figure
+from core.models import hub
+from core.views.charts import confusion_figure, per_class_figure, training_figure
+from pages._app.common import current_bundle, use_app_navigation
 
 use_app_navigation()
 st.title("Model")

@@ -67,7 +67,7 @@ def real_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
 
 @pytest.fixture(scope="session")
 def default_bundle():
-    from core import bundle
+    from core.models import bundle
 
     return bundle.load(DEFAULT_BUNDLE)
 
@@ -75,7 +75,7 @@ def default_bundle():
 @pytest.fixture(scope="session")
 def lrcn_bundle():
     """The small scratch model: the fast way to test the machinery around any model."""
-    from core import bundle
+    from core.models import bundle
 
     return bundle.load(LRCN_BUNDLE)
 

@@ -31,13 +31,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core import bundle as bundles  # noqa: E402
-from core import models  # noqa: E402
-from core.analysis import analyze  # noqa: E402
-from core.dataset import FrameCache, scan, split_by_group  # noqa: E402
-from core.timeline import Timeline  # noqa: E402
-from core.training import feature_cache  # noqa: E402
-from core.windows import cut_windows, window_indices, window_starts  # noqa: E402
+from core.engine.analysis import analyze  # noqa: E402
+from core.engine.timeline import Timeline  # noqa: E402
+from core.engine.windows import cut_windows, window_indices, window_starts  # noqa: E402
+from core.models import bundle as bundles  # noqa: E402
+from core.models import contract  # noqa: E402
+from core.training.dataset import FrameCache, scan, split_by_group  # noqa: E402
+from core.training.trainer import feature_cache  # noqa: E402
 from tests.conftest import ARCHERY, SURFING, real_frames, write_video  # noqa: E402
 
 SECTION = "## What the LSTM head adds"
@@ -96,7 +96,7 @@ def score_joined_video(bundle, encoder_cache: FrameCache, encode, linear) -> dic
         archery, surfing = real_frames(ARCHERY), real_frames(SURFING)
         path = write_video(Path(folder) / "joined.avi", archery + surfing, fps=25.0, fourcc="MJPG")
         timeline = analyze(path, bundle)
-        from core.video import read_frames
+        from core.media.video import read_frames
 
         frames = read_frames(path, spec.sampling_fps, encoder_cache.size)
     cut_s = len(archery) / 25.0
@@ -214,7 +214,7 @@ def main() -> int:
 
     bundle = bundles.load(args.bundle)
     spec = bundle.spec
-    parts = models.split(bundle.model)
+    parts = contract.split(bundle.model)
     if parts is None:
         raise SystemExit(f"{args.bundle}: not a frame encoder + sequence head model")
     encoder, head = parts

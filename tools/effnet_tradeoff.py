@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/effnet_tradeoff.py DATA_DIR [--out FOLDER] [--cache-dir DIR] [--timing-only]
 
-For each (frame size, sampling fps) it trains a bundle through ``core.training.train`` (the
+For each (frame size, sampling fps) it trains a bundle through ``core.training.trainer.train`` (the
 same code as ``python -m core train``; features are cached, so a later run at the chosen
 setting starts warm), and times the frozen backbone on a batch of frames: the analysis cost of
 one minute of video is about ``fps * 60 * ms_per_frame`` plus decoding. Prints one JSON line
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core.training import TrainingConfig, train  # noqa: E402
+from core.training.trainer import TrainingConfig, train  # noqa: E402
 
 # (image size, sampling fps, frames per window, hop in frames): windows of about 3.3 s every 0.5 s.
 SETTINGS = ((160, 6.0, 20, 3), (128, 6.0, 20, 3), (160, 4.0, 13, 2), (224, 6.0, 20, 3))
@@ -33,7 +33,7 @@ SETTINGS = ((160, 6.0, 20, 3), (128, 6.0, 20, 3), (160, 4.0, 13, 2), (224, 6.0, 
 def backbone_ms_per_frame(size: int, batch: int = 64, repeats: int = 3) -> float:
     import tensorflow as tf
 
-    from core.efficientnet_lite import efficientnet_lite0
+    from core.models.efficientnet_lite import efficientnet_lite0
 
     model = efficientnet_lite0((size, size, 3))
     run = tf.function(lambda x: model(x, training=False), autograph=False)

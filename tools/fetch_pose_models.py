@@ -5,8 +5,8 @@
 Downloads the wheel for this Python and platform (``pip download --no-deps``, into a temporary
 folder removed afterwards), takes ``pose_detection.tflite`` and ``pose_landmark_full.tflite``
 out of it with ``zipfile`` and writes them to ``models/backbones/`` (or ``--out``) for
-``core.pose``, after checking their SHA-256. mediapipe itself is never installed: it pins
-protobuf < 5 against TensorFlow's >= 6, and ``core.pose`` runs the models with TensorFlow's own
+``core.models.pose``, after checking their SHA-256. mediapipe itself is never installed: it pins
+protobuf < 5 against TensorFlow's >= 6, and ``core.models.pose`` runs the models with TensorFlow's own
 TF Lite interpreter. The models are Apache-2.0 (BlazePose GHUM 3D, see its model card); the
 .tflite files are the same in every platform's wheel of this version.
 """

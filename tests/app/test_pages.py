@@ -66,12 +66,12 @@ def test_uploading_a_real_clip_gives_timeline_table_video_and_downloads():
 
 def test_changing_a_display_option_does_not_rerun_the_model(monkeypatch):
     app = upload(open_page("pages/analyze.py"), SURFING)
-    import core.analysis
+    import core.engine.analysis
 
     def fail(*args, **kwargs):
         raise AssertionError("the model ran again")
 
-    monkeypatch.setattr(core.analysis, "analyze", fail)
+    monkeypatch.setattr(core.engine.analysis, "analyze", fail)
     app.slider[1].set_value(5).run()  # smoothing is a display option
     assert not app.exception and "Surfing" in app.success[0].value
 
@@ -185,8 +185,8 @@ def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
 
 def test_learn_pages_sample_frames_in_the_models_own_shape():
     """Height and width kept apart: the pose model's 320x240 frames are not turned on their side."""
-    from core.bundle import BundleSpec
-    from learn_shared import clip_frames
+    from core.models.bundle import BundleSpec
+    from pages._app.learn import clip_frames
 
     spec = BundleSpec("p", "pose_lstm", ("a", "b"), 20, (240, 320), 6.0)
     assert spec.frame_size == (320, 240)

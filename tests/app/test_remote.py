@@ -15,7 +15,7 @@ from tests.hub_server import HubStandIn
 @pytest.fixture
 def fresh_app_caches():
     """The default-model decision is cached per process: each test makes its own."""
-    from app_shared import default_choice
+    from pages._app.common import default_choice
 
     default_choice.clear()
     yield

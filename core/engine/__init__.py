@@ -1,0 +1,7 @@
+"""Engine: a video and a bundle in, a ``Timeline`` out.
+
+Windows over the sampled frames (``windows``), batched prediction with shared frame features
+(``analysis``), the timeline and its segments (``timeline``), the annotated video
+(``annotate``) and the throughput benchmark (``bench``). May import ``core.models``,
+``core.media``, ``core.config`` and ``core.errors``; never training or views.
+"""

@@ -1,0 +1,294 @@
+"""Video + model bundle -> Timeline.
+
+Frames are decoded once, sampled at the bundle's rate and streamed. Models built as a frame
+encoder plus a sequence head (see ``core.models.contract.split``) encode every sampled frame once and
+run only the small head per window: consecutive windows overlap by most of their frames, so
+this does several times less work than running the whole model on every window, with the same
+result. Other models see each window whole, from a ring buffer of the last frames. Either way
+memory stays flat however long the video is. A model whose frame encoder is no Keras model (the
+pose estimator in front of ``pose_lstm``) takes the first path, with that encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core.engine.timeline import Timeline
+from core.engine.windows import cut_windows, window_indices, window_starts
+from core.errors import VideoError
+from core.media.prefetch import prefetched
+from core.media.video import FALLBACK_FPS, SampledFrame, VideoInfo, iter_frames, probe
+from core.models import contract, registry
+from core.models.bundle import ModelBundle
+from core.models.contract import to_unit
+
+Progress = Callable[[float, str], None]
+FRAME_BATCH = 64
+WINDOW_BATCH = 32
+
+
+def hop_frames(bundle: ModelBundle, hop_s: float | None) -> int:
+    if hop_s is None:
+        return bundle.spec.hop_frames
+    return max(1, int(round(hop_s * bundle.spec.sampling_fps)))
+
+
+class _Predictor:
+    """Compiled prediction functions for one model, traced once for fixed batch sizes. Frames
+    and windows come in as uint8 (scaled here); a frame encoder outside Keras
+    (``registry.frame_encoder``) is run in front of a model that takes its features."""
+
+    def __init__(self, model, external: contract.FrameEncoder | None = None):
+        import tensorflow as tf
+
+        parts = contract.split(model)
+        self.split = parts is not None or external is not None
+        self._external = external
+        if parts:
+            encoder, head = parts
+            # Any number of frames, one graph: padding the last batch of a short clip to a fixed
+            # size would waste up to a batch of backbone work (most of the time for a 5 s clip).
+            frames = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)
+            self._encode = tf.function(
+                lambda x: encoder(x, training=False), input_signature=[frames], autograph=False
+            )
+            self._head = tf.function(lambda x: head(x, training=False), autograph=False)
+        self._whole = tf.function(lambda x: model(x, training=False), autograph=False)
+        if external is not None:  # the model itself is the head
+            self._head = self._whole
+
+    @staticmethod
+    def _padded(fn, batch: np.ndarray, size: int) -> np.ndarray:
+        """Run ``fn`` on chunks of ``size`` rows, the last one padded, so every call reuses one
+        graph and memory stays bounded however many windows there are."""
+        outputs = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            n = len(chunk)
+            if n < size:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
+            outputs.append(np.asarray(fn(chunk))[:n])
+        return np.concatenate(outputs)
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        if self._external is not None:
+            return np.asarray(self._external(frames), np.float32)
+        return np.asarray(self._encode(to_unit(frames)))
+
+    def classify_features(self, windows: np.ndarray) -> np.ndarray:
+        return self._padded(self._head, windows, WINDOW_BATCH)
+
+    def _encoded_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Per-frame features of uint8 windows. Overlapping windows (and a window and its
+        reverse) share frames, so each distinct frame is encoded once."""
+        count, length = windows.shape[:2]
+        frames = windows.reshape(count * length, *windows.shape[2:])
+        slots: dict[bytes, int] = {}  # frame digest -> row in ``distinct``
+        firsts: list[int] = []  # where each distinct frame first appears
+        owners: list[int] = []  # the row of every frame
+        for position, frame in enumerate(frames):
+            digest = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
+            if digest not in slots:
+                slots[digest] = len(firsts)
+                firsts.append(position)
+            owners.append(slots[digest])
+        distinct = self.encode_frames(frames[firsts])
+        return distinct[owners].reshape(count, length, -1)
+
+    def classify_windows(self, windows: np.ndarray) -> np.ndarray:
+        if self._external is not None:
+            return self.classify_features(self._encoded_windows(windows))
+        return self._padded(self._whole, to_unit(windows), WINDOW_BATCH)
+
+    def forward(self, windows: np.ndarray) -> np.ndarray:
+        """The whole model on a batch of uint8 windows as it is, without the chunking and padding
+        of ``classify_windows``: what latency is timed on, at the batch size asked for."""
+        if self._external is not None:
+            return np.asarray(self._head(self._encoded_windows(windows)))
+        return np.asarray(self._whole(to_unit(windows)))
+
+
+# Keyed by the bundle (not the model, which the compiled functions hold on to), so that a
+# bundle nobody uses any more takes its compiled functions with it.
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def predictor(bundle: ModelBundle) -> _Predictor:
+    if bundle not in _PREDICTORS:
+        encoder = registry.frame_encoder(bundle.spec.architecture)
+        _PREDICTORS[bundle] = _Predictor(bundle.model, encoder() if encoder else None)
+    return _PREDICTORS[bundle]
+
+
+def _batched(items: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _ProgressReporter:
+    def __init__(self, expected_frames: int, callback: Progress | None):
+        self.expected = max(1, expected_frames)
+        self.callback = callback
+
+    def frames(self, done: int) -> None:
+        if self.callback:
+            self.callback(min(0.95, 0.95 * done / self.expected), "predicting windows")
+
+    def done(self) -> None:
+        if self.callback:
+            self.callback(1.0, "done")
+
+
+def _probabilities_split(
+    frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
+) -> tuple[np.ndarray, list[int], int]:
+    """Window probabilities, window starts and the number of frames read."""
+    run = predictor(bundle)
+    features = []
+    count = 0
+    for batch in _batched(frames, FRAME_BATCH):
+        features.append(run.encode_frames(np.stack([f.image for f in batch])))
+        count += len(batch)
+        report.frames(count)
+    if not features:
+        return np.empty((0, len(bundle.spec.classes))), [], 0
+    features = np.concatenate(features)
+    length = bundle.spec.sequence_length
+    starts = window_starts(count, length, hop)
+    outputs = [
+        run.classify_features(cut_windows(features, chunk, length))
+        for chunk in _batched(iter(starts), WINDOW_BATCH)
+    ]
+    return np.concatenate(outputs), starts, count
+
+
+def _probabilities_whole(
+    frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
+) -> tuple[np.ndarray, list[int], int]:
+    """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them."""
+    run = predictor(bundle)
+    length = bundle.spec.sequence_length
+    recent: deque[np.ndarray] = deque(maxlen=length)
+    pending: list[np.ndarray] = []
+    outputs: list[np.ndarray] = []
+    count = 0
+
+    def flush() -> None:
+        if pending:
+            outputs.append(run.classify_windows(np.stack(pending)))
+            pending.clear()
+
+    for frame in frames:
+        recent.append(frame.image)
+        count += 1
+        start = count - length
+        if start >= 0 and start % hop == 0:
+            pending.append(np.stack(recent))
+            if len(pending) == WINDOW_BATCH:
+                flush()
+                report.frames(count)
+    if count == 0:
+        return np.empty((0, len(bundle.spec.classes))), [], 0
+    starts = window_starts(count, length, hop)
+    if count < length:
+        buffered = np.stack(recent)
+        pending.append(buffered[window_indices(0, length, count)])
+    elif starts[-1] % hop != 0:
+        pending.append(np.stack(recent))
+    flush()
+    return np.concatenate(outputs), starts, count
+
+
+def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ...]:
+    spec = bundle.spec
+    notes = []
+    if info.fps_assumed:
+        notes.append(
+            f"The video does not state its frame rate; {FALLBACK_FPS:g} fps was assumed, so times may be off."
+        )
+    if count < spec.sequence_length:
+        notes.append(
+            f"The video is shorter than one {spec.window_s:.1f} s window: the model saw its "
+            f"{count} sampled frames with the last one repeated, so the result is less reliable."
+        )
+    expected = int(info.duration_s * spec.sampling_fps)
+    if expected and count < 0.9 * expected:
+        notes.append(
+            f"Only {count / spec.sampling_fps:.1f} s of {info.duration_s:.1f} s could be decoded; "
+            "the rest of the file looks damaged."
+        )
+    return tuple(notes)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
+def analyze(
+    video: str | Path,
+    bundle: ModelBundle,
+    hop_s: float | None = None,
+    progress: Progress | None = None,
+    share_frame_features: bool = True,
+    max_duration_s: float | None = None,
+) -> Timeline:
+    """Classify every window of ``video``; ``progress(fraction, stage)`` is called along the way.
+
+    ``share_frame_features=False`` forces the whole-model path even for split models; it exists
+    so that tests and the benchmark can check the shortcut against the plain computation.
+    A video longer than ``max_duration_s`` is refused before any frame is decoded.
+    """
+    if progress:
+        progress(0.0, "reading video")
+    info = probe(video)
+    if max_duration_s is not None and info.duration_s > max_duration_s:
+        raise VideoError(
+            f"{Path(video).name} is {_duration(info.duration_s)} long; this app analyses videos of up to "
+            f"{_duration(max_duration_s)}. Trim it and try again."
+        )
+    spec = bundle.spec
+    hop = hop_frames(bundle, hop_s)
+    frames = prefetched(iter_frames(video, spec.sampling_fps, spec.frame_size, info), depth=2 * FRAME_BATCH)
+    report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
+    shared = share_frame_features and predictor(bundle).split
+    compute = _probabilities_split if shared else _probabilities_whole
+    probabilities, window_first_frames, count = compute(frames, bundle, hop, report)
+    if count == 0:
+        raise VideoError(f"{Path(video).name} contains no decodable video frames.")
+    starts = np.array(window_first_frames, dtype=float)
+    ends = np.minimum(starts + spec.sequence_length, count)
+    report.done()
+    return Timeline(
+        video=info,
+        model=bundle.describe(),
+        classes=spec.classes,
+        starts_s=starts / spec.sampling_fps,
+        ends_s=ends / spec.sampling_fps,
+        probabilities=probabilities.astype(np.float64),
+        frames_analysed=count,
+        warnings=_warnings(info, count, bundle),
+    )
+
+
+def window_probabilities(frames: np.ndarray, bundle: ModelBundle) -> np.ndarray:
+    """Class probabilities of every window of already decoded uint8 frames (sampled and sized
+    for the bundle), cut and computed exactly as ``analyze`` does for a file: for frames that
+    are no file, such as a clip played backwards (the direction task)."""
+    sampled = (SampledFrame(i, i / bundle.spec.sampling_fps, image) for i, image in enumerate(frames))
+    compute = _probabilities_split if predictor(bundle).split else _probabilities_whole
+    probabilities, _, count = compute(sampled, bundle, bundle.spec.hop_frames, _ProgressReporter(1, None))
+    if count == 0:
+        raise VideoError("No frames to classify.")
+    return probabilities

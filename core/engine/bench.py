@@ -1,0 +1,155 @@
+"""Throughput figures for one video and one bundle (``python -m core bench``).
+
+Measures decoding alone (the floor), our analysis (per-frame CNN features shared between
+windows), the same analysis running the whole model on every window, and the classic tutorial's
+loop that runs the model on the last N frames after every single frame, one ``model.predict``
+call at a time. The last two are references for what our analysis saves; without them
+(``baseline=False``) only the app's own path is timed, which is what long videos need.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.engine.analysis import analyze, predictor
+from core.errors import VideoError
+from core.media.video import iter_frames, probe
+from core.models.bundle import ModelBundle
+from core.models.registry import frame_encoder
+
+
+@dataclass(frozen=True)
+class BenchFigures:
+    video_s: float
+    frames_sampled: int
+    decode_only_s: float
+    analyze_s: float
+    analyze_whole_windows_s: float | None
+    per_frame_baseline_s: float | None
+    peak_rss_mb: float
+    analyze_vs_decode: float
+    baseline_vs_analyze: float | None
+    realtime_factor: float
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def loop_video(source: str | Path, seconds: float, folder: Path) -> Path:
+    """Loop ``source`` into an H.264 clip ``seconds`` long, with the ffmpeg that imageio ships.
+    The clip is encoded once and its packets repeated, so ten minutes take a second to make
+    rather than half a minute of encoding, and every loop decodes exactly as the first."""
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    once, target = folder / "once.mp4", folder / "looped.mp4"
+    encode = [
+        ffmpeg, "-v", "error", "-y", "-i", str(source), "-an", "-c:v", "libx264", "-preset", "veryfast",
+        "-pix_fmt", "yuv420p", str(once),
+    ]  # fmt: skip
+    repeat = [
+        ffmpeg, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(once), "-t", f"{seconds:.3f}",
+        "-c", "copy", str(target),
+    ]  # fmt: skip
+    for command in (encode, repeat):
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise VideoError(f"Could not loop {Path(source).name}: {result.stderr.strip()[:200]}")
+    once.unlink()
+    return target
+
+
+def _warm_up(bundle: ModelBundle) -> None:
+    """Trace the compiled prediction functions once, as loading a model for the app does."""
+    spec = bundle.spec
+    run = predictor(bundle)
+    clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.uint8)
+    run.classify_windows(clip)
+    if run.split:
+        features = run.encode_frames(clip[0])
+        run.classify_features(features[None])
+
+
+def _decode_only(video: Path, bundle: ModelBundle) -> tuple[float, int]:
+    spec = bundle.spec
+    started = time.perf_counter()
+    count = sum(1 for _ in iter_frames(video, spec.sampling_fps, spec.frame_size))
+    return time.perf_counter() - started, count
+
+
+def per_frame_baseline(video: Path, bundle: ModelBundle) -> float:
+    """The classic tutorial's prediction loop, kept as written there: read every frame, keep the
+    last N in a deque, and call ``model.predict`` on them after each new frame."""
+    spec = bundle.spec
+    height, width = spec.image_size
+    started = time.perf_counter()
+    reader = cv2.VideoCapture(str(video))
+    frames_queue: deque = deque(maxlen=spec.sequence_length)
+    while reader.isOpened():
+        ok, frame = reader.read()
+        if not ok:
+            break
+        resized = cv2.resize(frame, (width, height))
+        frames_queue.append(cv2.cvtColor(resized, cv2.COLOR_BGR2RGB) / 255)
+        if len(frames_queue) == spec.sequence_length:
+            bundle.model.predict(np.expand_dims(frames_queue, axis=0), verbose=0)
+    reader.release()
+    return time.perf_counter() - started
+
+
+def _timed_analysis(video: Path, bundle: ModelBundle, share_frame_features: bool) -> float:
+    started = time.perf_counter()
+    analyze(video, bundle, share_frame_features=share_frame_features)
+    return time.perf_counter() - started
+
+
+def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, baseline: bool = True):
+    with tempfile.TemporaryDirectory(prefix="arl-bench-") as folder:
+        path = Path(video)
+        if repeat_to_s:
+            probe(path)
+            path = loop_video(path, repeat_to_s, Path(folder))
+        info = probe(path)
+        _warm_up(bundle)
+        decode_s, count = _decode_only(path, bundle)
+        analyze_s = _timed_analysis(path, bundle, share_frame_features=True)
+        whole_s = _timed_analysis(path, bundle, share_frame_features=False) if baseline else None
+        # the tutorial loop feeds frames to the Keras model: no use for one that takes pose features
+        classic = baseline and frame_encoder(bundle.spec.architecture) is None
+        baseline_s = per_frame_baseline(path, bundle) if classic else None
+    return BenchFigures(
+        video_s=info.duration_s,
+        frames_sampled=count,
+        decode_only_s=decode_s,
+        analyze_s=analyze_s,
+        analyze_whole_windows_s=whole_s,
+        per_frame_baseline_s=baseline_s,
+        peak_rss_mb=_peak_rss_mb(),
+        analyze_vs_decode=analyze_s / decode_s,
+        baseline_vs_analyze=baseline_s / analyze_s if baseline_s else None,
+        realtime_factor=info.duration_s / analyze_s,
+    )
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far. On Linux from ``VmHWM``: ``ru_maxrss``
+    survives exec, so a process started by a large one (a test worker holding TensorFlow)
+    reports its parent's peak instead of its own. Elsewhere ``ru_maxrss`` (macOS: bytes)."""
+    import resource
+    import sys
+
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

@@ -1,0 +1,194 @@
+"""Model bundles: a folder with ``model.keras``, ``config.json``, ``metrics.json``, ``README.md``.
+
+``config.json`` says everything analysis needs to feed the model (classes, sequence length,
+frame size, sampling rate), so a bundle can be used without the code that trained it.
+Models are always loaded with Keras ``safe_mode=True``: a bundle may come from the Hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from core.errors import ModelError
+
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "README.md"
+NORMALIZATIONS = ("unit",)  # uint8 / 255 -> [0, 1], what core.models.contract.to_unit does
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """How to feed a bundle's model and what its outputs mean."""
+
+    name: str
+    architecture: str
+    classes: tuple[str, ...]
+    sequence_length: int
+    image_size: tuple[int, int]  # (height, width)
+    sampling_fps: float
+    normalization: str = "unit"  # uint8 / 255 -> [0, 1]
+    hop_frames: int = 3
+    task: str = "action"  # or "direction": was the clip played forwards or backwards (core.training.dataset)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height): the order OpenCV and ``core.media.video`` size frames in."""
+        return (self.image_size[1], self.image_size[0])
+
+    @property
+    def window_s(self) -> float:
+        return self.sequence_length / self.sampling_fps
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["classes"] = list(self.classes)
+        data["image_size"] = list(self.image_size)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BundleSpec:
+        try:
+            spec = cls(
+                name=str(data["name"]),
+                architecture=str(data["architecture"]),
+                classes=tuple(str(c) for c in data["classes"]),
+                sequence_length=int(data["sequence_length"]),
+                image_size=(int(data["image_size"][0]), int(data["image_size"][1])),
+                sampling_fps=float(data["sampling_fps"]),
+                normalization=str(data.get("normalization", "unit")),
+                hop_frames=int(data.get("hop_frames", 3)),
+                task=str(data.get("task", "action")),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ModelError(f"config.json is incomplete or malformed ({error!r}).") from error
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        if not (self.sampling_fps > 0 and self.sequence_length > 0 and self.hop_frames > 0):
+            raise ModelError("config.json needs sampling_fps, sequence_length and hop_frames above zero.")
+        if min(self.image_size) <= 0 or not self.classes:
+            raise ModelError("config.json needs a positive image_size and at least one class.")
+        if self.normalization not in NORMALIZATIONS:
+            raise ModelError(f"config.json asks for normalization '{self.normalization}', which is unknown.")
+
+
+@dataclass(eq=False)  # compared and hashed by identity: one loaded model is one bundle
+class ModelBundle:
+    """A loaded model with its spec, metrics and where it came from."""
+
+    model: object  # keras.Model; typed loosely so that importing this module stays cheap
+    spec: BundleSpec
+    metrics: dict
+    card: str
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def describe(self) -> dict:
+        return {
+            "name": self.spec.name,
+            "architecture": self.spec.architecture,
+            "classes": list(self.spec.classes),
+            "source": self.source,
+        }
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path.name} in the bundle cannot be read as UTF-8 text.") from error
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{path.name} in the bundle is not valid JSON ({error.msg}).") from error
+    if not isinstance(data, dict):
+        raise ModelError(f"{path.name} in the bundle must hold a JSON object.")
+    return data
+
+
+def _check_shapes(model, spec: BundleSpec) -> None:
+    from core.models.registry import frame_encoder
+
+    encoder = frame_encoder(spec.architecture)
+    per_frame = (encoder.features,) if encoder else (*spec.image_size, 3)
+    expected_in = (spec.sequence_length, *per_frame)
+    actual_in = tuple(model.input_shape[1:])
+    if actual_in != expected_in:
+        raise ModelError(f"The model takes input {actual_in}, but config.json describes {expected_in}.")
+    outputs = model.output_shape[-1]
+    if outputs != len(spec.classes):
+        raise ModelError(f"The model predicts {outputs} classes, but config.json lists {len(spec.classes)}.")
+
+
+def load(ref: str | Path, progress=None) -> ModelBundle:
+    """Load a bundle folder or a Hub bundle (``hf://owner/name@revision``, downloaded into the
+    Hub cache with ``progress(fraction, stage)`` reports); the model is checked against its
+    config before it is used."""
+    from core.models import hub
+
+    if hub.is_hub_ref(ref):
+        hub_ref = hub.HubRef.parse(str(ref))
+        folder = hub.fetch(hub_ref, progress)
+        return replace(_load_folder(folder), source=f"{hub_ref} (commit {folder.name[:12]})")
+    return _load_folder(Path(ref))
+
+
+def _load_folder(folder: Path) -> ModelBundle:
+    if not folder.is_dir():
+        raise ModelError(f"Model bundle not found: {folder} is not a folder.")
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise ModelError(f"{folder} is not a model bundle: it has no {CONFIG_FILE}.")
+    spec = BundleSpec.from_dict(_read_json(config_path))
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelError(f"{folder} is not a complete model bundle: it has no {MODEL_FILE}.")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for a bad archive
+        raise ModelError(f"{MODEL_FILE} in {folder} could not be loaded: {error}") from error
+    _check_shapes(model, spec)
+    metrics_path = folder / METRICS_FILE
+    card_path = folder / CARD_FILE
+    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
+    card = _read_text(card_path) if card_path.is_file() else ""
+    return ModelBundle(model, spec, metrics, card, str(folder.resolve()))
+
+
+def save(folder: str | Path, model, spec: BundleSpec, metrics: dict, card: str) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / MODEL_FILE)
+    (folder / CONFIG_FILE).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_documents(folder, metrics, card)
+    return folder
+
+
+def write_documents(folder: str | Path, metrics: dict, card: str) -> None:
+    """(Re)write the metrics and model card, e.g. once the saved model has been scored."""
+    folder = Path(folder)
+    (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (folder / CARD_FILE).write_text(card, encoding="utf-8")
+
+
+def bundled(folder: str | Path) -> list[Path]:
+    """Bundle folders (those with a config.json) directly under ``folder``, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if (p / CONFIG_FILE).is_file())

@@ -1,0 +1,133 @@
+"""The bundle's README.md: a Hugging Face model card with metadata, written from real metrics."""
+
+from __future__ import annotations
+
+from core.models.bundle import BundleSpec
+
+
+def _front_matter(spec: BundleSpec, accuracy: float, dataset: str) -> str:
+    tags = "\n".join(
+        f"  - {t}" for t in ("video-classification", "action-recognition", "keras", spec.architecture)
+    )
+    return f"""---
+library_name: keras
+pipeline_tag: video-classification
+license: apache-2.0
+tags:
+{tags}
+datasets:
+  - ucf101
+model-index:
+  - name: {spec.name}
+    results:
+      - task:
+          type: video-classification
+        dataset:
+          name: {dataset} (UCF101 subset, group-held-out validation)
+          type: ucf101
+        metrics:
+          - type: accuracy
+            name: clip accuracy
+            value: {accuracy:.4f}
+---
+"""
+
+
+def _fed(spec: BundleSpec) -> str:
+    """How frames reach ``model.keras``: scaled, or through a frame encoder outside the file."""
+    from core.models.registry import frame_encoder
+
+    encoder = frame_encoder(spec.architecture)
+    if encoder is None:
+        return "scaled to [0, 1]"
+    return (
+        f"each turned into {encoder.features} numbers by {encoder.label} "
+        f"(`{encoder.__module__.replace('.', '/')}.py`, outside `model.keras`, which takes those "
+        "per-frame features)"
+    )
+
+
+def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, backbone: str = "") -> str:
+    """The card; ``backbone`` describes a frozen pretrained frame encoder (origin, licence), if any."""
+    validation = metrics["validation"]
+    split = metrics["split"]
+    training = metrics["training"]
+    rows = "\n".join(
+        f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        for name, s in validation["per_class"].items()
+    )
+    header = "| true \\ predicted | " + " | ".join(validation["classes"]) + " |"
+    rule = "|---" * (len(validation["classes"]) + 1) + "|"
+    confusion = "\n".join(
+        f"| {name} | " + " | ".join(str(v) for v in row) + " |"
+        for name, row in zip(validation["classes"], validation["confusion"], strict=False)
+    )
+    curve = ", ".join(f"{r['val_clip_accuracy']:.2f}" for r in metrics["history"])
+    if backbone:
+        origin = "built by Action Recognition Lab on a frozen pretrained frame encoder; its head was trained"
+        augmentation = """windows per training clip of cached per-frame backbone features (computed once,
+for the frames as they are and mirrored) with temporal jitter (speed 0.8-1.25x)"""
+        backbone_section = f"\n## Backbone\n\n{backbone}\n"
+    else:
+        origin = "trained from scratch by Action Recognition Lab"
+        augmentation = """random windows per training clip with temporal jitter
+(speed 0.8-1.25x), horizontal flips, random resized crops and brightness/contrast changes"""
+        backbone_section = ""
+    if spec.task == "direction":
+        what = f"""tells whether a clip of `{dataset}` plays forwards or backwards
+(task `direction`: each clip is also reversed on the fly; classes: {", ".join(spec.classes)})."""
+        limits = """Every validation clip is scored twice, as recorded and reversed, so an
+order-blind model scores 50% by construction; motion that looks the same both ways
+(a swaying violin bow) cannot be told apart by any model."""
+    else:
+        what = f"""recognises
+{len(spec.classes)} actions of `{dataset}` (task `action`): {", ".join(spec.classes)}."""
+        limits = f"""{len(spec.classes)} classes only: any other action is mapped to one of them, often
+with high confidence, because the model knows no other answer. Footage unlike the training clips
+(320x240 YouTube videos) will be less reliable."""
+    return f"""{_front_matter(spec, validation["accuracy"], dataset)}
+# {spec.name}
+
+A `{spec.architecture}` video classifier, {origin}, that {what}
+
+- **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
+  ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, {_fed(spec)}.
+- **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
+  argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
+- **Parameters**: {training["parameters"]:,}.
+{backbone_section}
+## Validation (clip accuracy {validation["accuracy"]:.4f} on {validation["n_clips"]} clips)
+
+Split by UCF101 group, never by clip: training groups {split["train_groups"]}
+({split["train_clips"]} clips), validation groups {split["val_groups"]} ({split["val_clips"]} clips).
+Early stopping watched this validation clip accuracy, so it is slightly optimistic.
+
+| class | precision | recall | F1 | clips |
+|---|---|---|---|---|
+{rows}
+
+Confusion matrix (rows: true class):
+
+{header}
+{rule}
+{confusion}
+
+## Training
+
+Validation clip accuracy per epoch: {curve}.
+
+Trained for {training["epochs_run"]} epochs (best: {training["best_epoch"]}) in
+{training["seconds"] / 60:.1f} minutes on {training["machine"]}, with this command:
+
+```
+{command}
+```
+
+Data: `{dataset}` ({split["train_clips"] + split["val_clips"]} clips). Each epoch draws
+{training["config"]["windows_per_clip"]} {augmentation};
+AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {training["config"]["seed"]}.
+
+## Limits
+
+{limits}
+"""

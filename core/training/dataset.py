@@ -1,0 +1,244 @@
+"""UCF-style clip folders: discovery, group splits, cached frames, augmented training windows.
+
+Clips of one UCF group come from the same source video, so splits are made by group and
+never by clip: a clip split leaks scenes into validation and inflates accuracy.
+
+Two tasks are learnt from the same clips: ``action`` (the class folders) and ``direction``
+(was the clip played forwards or backwards?). The reversed copies are made on the fly, as
+reversed views of the same frames, so both tasks share one split and one frame cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.config import VIDEO_SUFFIXES
+from core.engine.windows import cut_windows, window_indices, window_starts
+from core.errors import DatasetError
+from core.media.video import read_frames
+from core.models.contract import to_unit
+
+DEFAULT_VAL_GROUPS = (8, 9, 10, 11)
+TASKS = ("action", "direction")
+DIRECTIONS = ("forward", "backward")  # the direction task's classes; index 1: played backwards
+_GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    label: str
+    group: int
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[Clip]
+    val: list[Clip]
+    val_groups: tuple[int, ...]
+
+    @property
+    def train_groups(self) -> tuple[int, ...]:
+        return tuple(sorted({c.group for c in self.train}))
+
+
+def group_of(name: str) -> int:
+    """The UCF group in a file name, 0 when it names none (fine unless we must split)."""
+    match = _GROUP.search(name)
+    return int(match.group(1)) if match else 0
+
+
+def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[list[str], list[Clip]]:
+    """Class names (sorted folder names) and every clip under ``data_dir/<Class>/``."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder of <Class>/<clip> videos.")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    wanted = set(groups) if groups is not None else None
+    clips = []
+    for label in classes:
+        for path in sorted((root / label).iterdir()):
+            if path.suffix.lower() not in VIDEO_SUFFIXES:
+                continue
+            group = group_of(path.name)
+            if wanted is None or group in wanted:
+                clips.append(Clip(path, label, group))
+    if not clips:
+        raise DatasetError(f"No video clips found under {root} (expected <Class>/<clip>.mp4|avi).")
+    return classes, clips
+
+
+def split_by_group(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUPS) -> Split:
+    val_groups = tuple(sorted(set(val_groups)))
+    unnamed = [c.path.name for c in clips if c.group == 0]
+    if unnamed:
+        raise DatasetError(f"{unnamed[0]}: no UCF group (_gNN_) in the file name; cannot split by group.")
+    val = [c for c in clips if c.group in val_groups]
+    train = [c for c in clips if c.group not in val_groups]
+    if not val or not train:
+        raise DatasetError(f"Validation groups {val_groups} leave an empty training or validation set.")
+    return Split(train, val, val_groups)
+
+
+class FrameCache:
+    """Sampled, resized frames of each clip, kept on disk as ``.npy`` between runs."""
+
+    def __init__(self, root: str | Path | None, fps: float, size: tuple[int, int]):
+        default = Path(os.environ.get("ARL_CACHE_DIR", Path.home() / ".cache" / "action-lab"))
+        self.root = Path(root) if root else default / "frames"
+        self.fps = fps
+        self.size = size
+
+    def _key(self, path: Path) -> str:
+        """Changes when the file, the sampling rate or the frame size does."""
+        stat = path.stat()
+        text = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.fps}|{self.size}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def frames(self, path: Path) -> np.ndarray:
+        cached = self.root / f"{self._key(path)}.npy"
+        if cached.exists():
+            return np.load(cached)
+        frames = read_frames(path, self.fps, self.size)
+        _save_atomically(cached, frames)
+        return frames
+
+
+def _save_atomically(target: Path, array: np.ndarray) -> None:
+    """Write via a temporary file and rename, so that a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.tmp.npy")
+    try:
+        np.save(partial, array)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class FeatureCache:
+    """Per-frame features of each clip from a frozen frame encoder, kept on disk as ``.npy``.
+
+    A frozen encoder gives the same features in every epoch, so they are computed once per clip
+    and the sequence head trains on them: minutes instead of hours for an ImageNet backbone.
+    Each clip is stored as ``(2, frames, features)``: the frames as they are and mirrored, the
+    one augmentation that survives caching. Frames are decoded straight from the video (not
+    through ``FrameCache``) because the large frames a backbone needs are used only this once.
+    ``fingerprint`` names the encoder's weights; other weights never see stale features.
+    """
+
+    def __init__(
+        self,
+        frames: FrameCache,
+        encode: Callable[[np.ndarray], np.ndarray],
+        fingerprint: str,
+    ):
+        self.root = frames.root / "features"
+        self.frame_source = frames
+        self.encode = encode
+        self.fingerprint = fingerprint
+
+    def features(self, path: Path) -> np.ndarray:
+        key = hashlib.sha256(f"{self.frame_source._key(path)}|{self.fingerprint}".encode()).hexdigest()[:24]
+        cached = self.root / f"{key}.npy"
+        if cached.exists():
+            return np.load(cached)
+        frames = read_frames(path, self.frame_source.fps, self.frame_source.size)
+        both = self.encode(np.concatenate([frames, frames[:, :, ::-1]]))  # one call: fewer small batches
+        features = both.reshape(2, len(frames), -1)
+        _save_atomically(cached, features)
+        return features
+
+
+def augment(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flip, random resized crop and brightness/contrast, the same for every frame of a window."""
+    n, height, width, _ = window.shape
+    if rng.random() < 0.5:
+        window = window[:, :, ::-1]
+    scale = rng.uniform(0.7, 1.0)
+    crop_h = int(round(height * np.sqrt(scale * rng.uniform(0.85, 1.15))))
+    crop_w = int(round(height * width * scale / max(crop_h, 1)))
+    crop_h, crop_w = min(crop_h, height), min(crop_w, width)
+    top = rng.integers(0, height - crop_h + 1)
+    left = rng.integers(0, width - crop_w + 1)
+    window = np.stack(
+        [
+            cv2.resize(np.ascontiguousarray(f[top : top + crop_h, left : left + crop_w]), (width, height))
+            for f in window
+        ]
+    )
+    x = to_unit(window)
+    mean = x.mean()
+    x = (x - mean) * rng.uniform(0.75, 1.25) + mean + rng.uniform(-0.12, 0.12)
+    return np.clip(x, 0.0, 1.0)
+
+
+def task_classes(task: str, classes: list[str]) -> list[str]:
+    """What a model for ``task`` predicts: the action classes, or forward/backward."""
+    if task not in TASKS:
+        raise DatasetError(f"Unknown task '{task}'. Choose one of: {', '.join(TASKS)}.")
+    return list(DIRECTIONS) if task == "direction" else list(classes)
+
+
+def played(frames: np.ndarray, backward: bool) -> np.ndarray:
+    """A clip's frames (or per-frame features) in recorded order, or reversed: a view, no copy."""
+    return frames[::-1] if backward else frames
+
+
+def directed_views(clips: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every clip played forwards and backwards, with the direction labels: the direction
+    task's evaluation set, exactly balanced, so an order-blind model scores 50%."""
+    views = [played(frames, backward) for frames in clips for backward in (False, True)]
+    return views, np.tile(np.arange(len(DIRECTIONS), dtype=np.int32), len(clips))
+
+
+def labelled_windows(
+    frames: np.ndarray, label: int, task: str, sequence_length: int, count: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int]]:
+    """``count`` training windows of one clip with the label ``task`` gives them.
+
+    For ``direction`` each window is cut from the clip played forwards or backwards (at random)
+    and labelled so. The clip is reversed *before* the window is cut, so a short clip's
+    repeated last frame sits at the end of its windows either way and gives nothing away.
+    """
+    if task != "direction":
+        for window in training_windows(frames, sequence_length, count, rng):
+            yield window, label
+        return
+    for _ in range(count):
+        backward = int(rng.integers(2))
+        for window in training_windows(played(frames, bool(backward)), sequence_length, 1, rng):
+            yield window, backward
+
+
+def feature_windows(
+    views: list[np.ndarray], label: int, task: str, sequence_length: int, count: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Like ``labelled_windows``, over per-frame features; each window from a random view
+    (e.g. the clip as it is or mirrored, see ``FeatureCache``)."""
+    for _ in range(count):
+        yield from labelled_windows(views[rng.integers(len(views))], label, task, sequence_length, 1, rng)
+
+
+def training_windows(
+    frames: np.ndarray, sequence_length: int, count: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """``count`` randomly placed, speed-jittered windows (temporal jitter) of one clip."""
+    n = len(frames)
+    for _ in range(count):
+        stride = rng.uniform(0.8, 1.25)
+        span = int(np.ceil(sequence_length * stride))
+        start = int(rng.integers(0, max(n - span, 0) + 1))
+        yield frames[window_indices(start, sequence_length, n, stride)]
+
+
+def evaluation_windows(frames: np.ndarray, sequence_length: int, hop: int) -> np.ndarray:
+    """Every analysis window of one clip, as analysis would cut them (uint8)."""
+    return cut_windows(frames, window_starts(len(frames), sequence_length, hop), sequence_length)

@@ -1,0 +1,120 @@
+"""Plotly figures built from plain data (no Streamlit), so tests can inspect them."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from core.engine.timeline import Timeline
+
+
+def class_colours(classes) -> dict[str, str]:
+    palette = qualitative.Set2 + qualitative.Dark2
+    return {name: palette[i % len(palette)] for i, name in enumerate(classes)}
+
+
+def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
+    """Probability of each class over time, with the segments as a labelled band on top."""
+    colours = class_colours(timeline.classes)
+    centres = (timeline.starts_s + timeline.ends_s) / 2
+    figure = go.Figure()
+    for index, name in enumerate(timeline.classes):
+        figure.add_trace(
+            go.Scatter(
+                x=centres,
+                y=timeline.probabilities[:, index],
+                name=name,
+                mode="lines",
+                line={"color": colours[name], "width": 2},
+                hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
+            )
+        )
+    for segment in timeline.segments(smoothing):
+        figure.add_shape(
+            type="rect", x0=segment.start_s, x1=segment.end_s, y0=1.04, y1=1.16, yref="y",
+            fillcolor=colours[segment.label], line={"width": 0},
+        )  # fmt: skip
+        figure.add_annotation(
+            x=(segment.start_s + segment.end_s) / 2, y=1.10, text=segment.label, showarrow=False,
+            font={"size": 11},
+        )  # fmt: skip
+    figure.update_layout(
+        hovermode="x unified",
+        xaxis={"title": "time (s)", "range": [0, timeline.duration_s]},
+        yaxis={"title": "probability", "range": [0, 1.18], "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=360,
+    )
+    return figure
+
+
+def top_k_figure(top: list[tuple[str, float]], classes) -> go.Figure:
+    colours = class_colours(classes)
+    labels = [name for name, _ in reversed(top)]
+    values = [p for _, p in reversed(top)]
+    figure = go.Figure(
+        go.Bar(x=values, y=labels, orientation="h", marker_color=[colours[n] for n in labels],
+               text=[f"{p:.0%}" for p in values], textposition="auto")
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%"}, margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=220
+    )
+    return figure
+
+
+def confusion_figure(classes: list[str], confusion: list[list[int]]) -> go.Figure:
+    """Confusion matrix heatmap, rows = true class, columns = predicted class."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion, texttemplate="%{text}",
+            hovertemplate="true %{y}<br>predicted %{x}: %{z} clips<extra></extra>", showscale=False,
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": "predicted"},
+        yaxis={"title": "true", "autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=380,
+    )
+    return figure
+
+
+def per_class_figure(per_class: dict) -> go.Figure:
+    names = list(per_class)
+    figure = go.Figure(
+        [
+            go.Bar(name=metric, x=names, y=[per_class[n][metric] for n in names])
+            for metric in ("precision", "recall")
+        ]
+    )
+    figure.update_layout(
+        barmode="group", yaxis={"range": [0, 1], "tickformat": ".0%"}, height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )  # fmt: skip
+    return figure
+
+
+def training_figure(history: list[dict]) -> go.Figure:
+    """Training curves: loss and accuracy per epoch, training against validation."""
+    epochs = [row["epoch"] for row in history]
+    figure = go.Figure()
+    for key, name in (
+        ("accuracy", "train window accuracy"),
+        ("val_window_accuracy", "validation window accuracy"),
+        ("val_clip_accuracy", "validation clip accuracy"),
+        ("loss", "train loss"),
+        ("val_loss", "validation loss"),
+    ):
+        if history and key in history[0]:
+            dash = "dot" if "loss" in key else "solid"
+            figure.add_trace(
+                go.Scatter(x=epochs, y=[r[key] for r in history], name=name, line={"dash": dash})
+            )
+    figure.update_layout(
+        xaxis={"title": "epoch"},
+        hovermode="x unified",
+        height=340,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )
+    return figure

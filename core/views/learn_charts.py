@@ -1,0 +1,295 @@
+"""Figures for the Learn pages, built from plain data (no Streamlit), so tests can inspect them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.views.anatomy import VideoAnatomy
+from core.views.charts import class_colours
+from core.views.flow import FlowStep
+
+if TYPE_CHECKING:  # importing it would load Keras, which drawing charts does not need
+    from core.views.introspect import DirectionCheck
+
+
+def numbers_figure(video: VideoAnatomy, example_s: float = 10.0) -> go.Figure:
+    """How many numbers each view of the clip is, on a log axis: a frame, ten seconds, the whole
+    clip, and the one window the model reads."""
+    height, width = video.window_size
+    bars = [
+        ("one frame", video.numbers_per_frame, f"{video.height}x{video.width}x3"),
+        (f"{example_s:g} s of video", video.numbers_for(example_s), f"{example_s * video.fps:.0f} frames"),
+        ("the whole clip", video.numbers, f"{video.frames} frames"),
+        ("one model window", video.window_numbers, f"{video.window_frames} frames of {height}x{width}x3"),
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=[value for _, value, _ in bars],
+            y=[label for label, _, _ in bars],
+            orientation="h",
+            text=[f"{value:,.0f} ({detail})" for _, value, detail in bars],
+            textposition="auto",
+            marker_color=["#8da0cb", "#8da0cb", "#8da0cb", "#fc8d62"],
+            hovertemplate="%{y}: %{x:,.0f} numbers<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis={"type": "log", "title": "numbers (bytes, one per colour channel of a pixel)"},
+        yaxis={"autorange": "reversed"},
+        height=280,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+KIND_COLOURS = {
+    "input": "#e5e5e5",
+    "conv": "#8da0cb",
+    "pool": "#a6d854",
+    "recurrent": "#fc8d62",
+    "dense": "#e78ac3",
+    "reshape": "#ffd92f",
+}
+
+
+def flow_figure(steps: list[FlowStep], per_row: int = 6) -> go.Figure:
+    """The model's steps as boxes, left to right in rows, each with its output shape; colour by
+    kind of layer (convolution, pooling, recurrent, dense)."""
+    figure = go.Figure()
+    width, height, gap = 1.0, 0.62, 0.35
+    rows = (len(steps) + per_row - 1) // per_row
+    positions = []
+    for index, step in enumerate(steps):
+        row, column = divmod(index, per_row)
+        x0, y0 = column * (width + gap), -row * (height + 0.55)
+        positions.append((x0, y0))
+        figure.add_shape(
+            type="rect", x0=x0, y0=y0, x1=x0 + width, y1=y0 + height, fillcolor=KIND_COLOURS[step.kind],
+            line={"color": "#555", "width": 1},
+        )  # fmt: skip
+        params = f"<br>{step.params:,} weights" if step.params else ""
+        figure.add_annotation(
+            x=x0 + width / 2, y=y0 + height / 2, showarrow=False, font={"size": 11, "color": "#111"},
+            text=f"<b>{step.label}</b><br>{step.shape_text}{params}",
+        )  # fmt: skip
+    for (x0, y0), (x1, y1) in zip(positions, positions[1:], strict=False):
+        same_row = y0 == y1
+        start = (x0 + width, y0 + height / 2) if same_row else (x0 + width / 2, y0)
+        end = (x1, y1 + height / 2) if same_row else (x1 + width / 2, y1 + height)
+        figure.add_annotation(
+            x=end[0], y=end[1], ax=start[0], ay=start[1], xref="x", yref="y", axref="x", ayref="y",
+            showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#555", text="",
+        )  # fmt: skip
+    figure.update_xaxes(visible=False, range=[-0.1, per_row * (width + gap)])
+    figure.update_yaxes(visible=False, range=[-(rows - 1) * (height + 0.55) - 0.1, height + 0.1])
+    margin = {"l": 0, "r": 0, "t": 0, "b": 0}
+    figure.update_layout(height=40 + rows * 120, margin=margin, plot_bgcolor="white")
+    return figure
+
+
+def direction_figure(check: DirectionCheck) -> go.Figure:
+    """The model's belief that the clip runs forwards, for the clip as it is and reversed. A model
+    blind to frame order gives the same bar twice."""
+    figure = go.Figure(
+        go.Bar(
+            x=[check.forward_played, check.reversed_played],
+            y=["played forwards", "played backwards"],
+            orientation="h",
+            marker_color=["#66c2a5", "#fc8d62"],
+            text=[f"{check.forward_played:.0%}", f"{check.reversed_played:.0%}"],
+            textposition="auto",
+            hovertemplate="%{y}: P(forward) = %{x:.1%}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=0.5, line_dash="dot", annotation_text="chance", annotation_position="top")
+    figure.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability that time runs forwards"},
+        height=200,
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+    )
+    return figure
+
+
+def maps_figure(maps: np.ndarray, titles: list[str], columns: int = 8) -> go.Figure:
+    """A grid of 2D activation maps (N, H, W), each scaled on its own, as greyscale heatmaps."""
+    rows = (len(maps) + columns - 1) // columns
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01,
+                           vertical_spacing=0.08)  # fmt: skip
+    for index, activation in enumerate(maps):
+        row, column = divmod(index, columns)
+        figure.add_trace(
+            go.Heatmap(z=activation[::-1], colorscale="Viridis", showscale=False, hoverinfo="skip"),
+            row=row + 1,
+            col=column + 1,
+        )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x")
+    figure.update_annotations(font_size=10)
+    figure.update_layout(height=40 + rows * 130, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    return figure
+
+
+def class_lines_figure(x: np.ndarray, probabilities: np.ndarray, classes, x_title: str) -> go.Figure:
+    """One line per class: its probability at each point of ``x`` (frames seen, or seconds)."""
+    colours = class_colours(classes)
+    figure = go.Figure()
+    for index, name in enumerate(classes):
+        figure.add_trace(
+            go.Scatter(
+                x=x, y=probabilities[:, index], name=name, mode="lines+markers", marker={"size": 4},
+                line={"color": colours[name]}, hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
+            )
+        )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": x_title},
+        yaxis={"title": "probability", "range": [0, 1.02], "tickformat": ".0%"},
+        hovermode="x unified",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def fusion_figure(per_frame: np.ndarray, label: str, fps: float) -> go.Figure:
+    """One class's probability frame by frame, and what mean and max fusion make of the frames
+    so far: the fused lines stop flickering."""
+    seen = np.arange(1, len(per_frame) + 1)
+    lines = {
+        "single frame": per_frame,
+        "mean of the frames so far (late fusion)": np.cumsum(per_frame) / seen,
+        "max of the frames so far": np.maximum.accumulate(per_frame),
+    }
+    figure = go.Figure(
+        [
+            go.Scatter(x=(seen - 1) / fps, y=values, name=name, mode="lines",
+                       line={"width": 1 if name == "single frame" else 3})
+            for name, values in lines.items()
+        ]
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": "time (s)"},
+        yaxis={"title": f"probability of {label}", "range": [0, 1.02], "tickformat": ".0%"},
+        height=320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def frame_weights_figure(energy: np.ndarray, fps: float) -> go.Figure:
+    """How strongly each first-layer filter weighs each frame of the stack: (frames, filters)."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=energy.T, x=[f"{t / fps:.2f} s" for t in range(energy.shape[0])], colorscale="Viridis",
+            colorbar={"title": "share"}, hovertemplate="filter %{y}, frame at %{x}: %{z:.1%}<extra></extra>",
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        xaxis={"title": "frame in the stack"},
+        yaxis={"title": "first-layer filter"},
+        height=360,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def reach_figure(labels: list[str], frames: list[int], window: int) -> go.Figure:
+    """How many frames one unit of each layer depends on: a 3D CNN widens it layer by layer."""
+    figure = go.Figure(go.Bar(x=labels, y=frames, text=frames, textposition="auto", marker_color="#8da0cb"))
+    figure.add_hline(y=window, line_dash="dot", annotation_text=f"the whole window ({window} frames)")
+    figure.update_layout(
+        yaxis={"title": "frames one unit sees"}, height=300, margin={"l": 10, "r": 10, "t": 10, "b": 40}
+    )
+    return figure
+
+
+def space_time_figure(slice_: np.ndarray, fps: float, kernel: int = 3) -> go.Figure:
+    """A space-time slice of the clip (one row of pixels from every frame, stacked in time):
+    motion shows as slanted stripes. A 3-frame kernel slides along it, as a 3D convolution's does."""
+    times = np.arange(slice_.shape[0]) / fps
+    figure = go.Figure(go.Heatmap(z=slice_, y=times, colorscale="Greys_r", showscale=False, hoverinfo="skip"))
+    left, right, half_frame = slice_.shape[1] * 0.45, slice_.shape[1] * 0.55, 0.5 / fps
+    boxes = [
+        {"type": "rect", "x0": left, "x1": right, "y0": times[t] - half_frame,
+         "y1": times[t + kernel - 1] + half_frame, "line": {"color": "#fc8d62", "width": 3}}
+        for t in range(slice_.shape[0] - kernel + 1)
+    ]  # fmt: skip
+    figure.update_layout(
+        shapes=[boxes[0]],
+        xaxis={"title": "position along the middle row of pixels", "showticklabels": False},
+        yaxis={"title": "time (s)", "autorange": "reversed"},
+        height=420,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        updatemenus=[{
+            "type": "buttons", "showactive": False, "x": 1.0, "y": 1.12,
+            "buttons": [{"label": "slide the kernel", "method": "animate",
+                         "args": [None, {"frame": {"duration": 250}, "transition": {"duration": 0}}]}],
+        }],
+    )  # fmt: skip
+    figure.frames = [go.Frame(layout={"shapes": [box]}) for box in boxes]
+    return figure
+
+
+def results_scatter(rows: list[dict], task: str) -> go.Figure:
+    """Accuracy against CPU latency per clip, one point per approach (latency on a log axis)."""
+    figure = go.Figure(
+        go.Scatter(
+            x=[row["latency_ms_batch1"] for row in rows],
+            y=[row["accuracy"].get(task) for row in rows],
+            mode="markers+text",
+            text=[row["architecture"] for row in rows],
+            textposition="top center",
+            marker={"size": [8 + 4 * np.log10(max(row["params"], 1)) for row in rows], "color": "#8da0cb"},
+            hovertemplate="%{text}: %{y:.1%} at %{x:.1f} ms per clip<extra></extra>",
+        )
+    )
+    figure.add_hline(y=0.5 if task == "direction" else 1 / 6, line_dash="dot", annotation_text="chance")
+    figure.update_layout(
+        xaxis={"type": "log", "title": "CPU latency per clip, batch 1 (ms)"},
+        yaxis={"title": "validation clip accuracy", "tickformat": ".0%", "range": [0, 1.05]},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def stacked_timelines(timelines: list[tuple[str, object]]) -> go.Figure:
+    """One timeline per approach, one above the other, sharing the time axis: the probability of
+    each class over time (colours as on the Analyze page)."""
+    figure = make_subplots(rows=len(timelines), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                           subplot_titles=[name for name, _ in timelines])  # fmt: skip
+    colours = class_colours(timelines[0][1].classes)
+    for row, (_, timeline) in enumerate(timelines, start=1):
+        centres = (timeline.starts_s + timeline.ends_s) / 2
+        for index, name in enumerate(timeline.classes):
+            figure.add_trace(
+                go.Scatter(
+                    x=centres, y=timeline.probabilities[:, index], name=name, legendgroup=name,
+                    showlegend=row == 1, mode="lines", line={"color": colours[name]},
+                    hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
+                ),
+                row=row, col=1,
+            )  # fmt: skip
+        figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=row, col=1)
+    figure.update_xaxes(title="time (s)", row=len(timelines), col=1)
+    figure.update_layout(height=60 + 150 * len(timelines), margin={"l": 10, "r": 10, "t": 30, "b": 40},
+                         hovermode="x unified")  # fmt: skip
+    return figure
+
+
+def presence_figure(found: np.ndarray, fps: float) -> go.Figure:
+    """One bar per sampled frame: green where the pose estimator found a person."""
+    times = np.arange(len(found)) / fps
+    figure = go.Figure(
+        go.Bar(
+            x=times, y=np.ones(len(found)), marker_color=np.where(found, "#66c2a5", "#d9d9d9"), width=1 / fps
+        )
+    )
+    figure.update_layout(
+        height=120, margin={"l": 0, "r": 0, "t": 10, "b": 30}, xaxis_title="seconds",
+        yaxis={"visible": False}, bargap=0, showlegend=False,
+    )  # fmt: skip
+    return figure

@@ -1,0 +1,175 @@
+"""UI pieces shared by the pages (in pages/_app/, which Streamlit does not take for a page): the
+cached model loader, settings with Streamlit secrets, and the sidebar model picker."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import MODELS_DIR, Settings, sample_clips
+from core.engine.analysis import analyze
+from core.errors import ActionLabError
+from core.media.video import staged
+from core.models import bundle as bundles
+from core.models import hub
+
+
+def use_app_navigation() -> None:
+    """Called first by every page. On a fresh server, Streamlit runs a deep link (say /model) as
+    an old-style multipage app because the page files live in pages/ (streamlit#10276): the page
+    renders without st.navigation's sections, and without running streamlit_app.py at all. Switch
+    the process to st.navigation (which it does itself as soon as streamlit_app.py runs) and rerun,
+    once per session at most (AppTest puts every run back into that mode; a rerun there would
+    drop the button click that caused the run)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and not st.session_state.get("left_pages_mode"):
+        st.session_state["left_pages_mode"] = True
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_bundle(ref: str):
+    """One loaded copy per model per process, shared by every session."""
+    return bundles.load(ref)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def run_analysis(
+    digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, max_duration_s: float | None
+):
+    """Cached by file hash, model and hop: changing display options never re-runs the model.
+    The progress bar lives in here, so that a cache hit replays it (and its removal) at once."""
+    bar = st.progress(0.0, text="reading video")
+    with staged(_data, suffix) as path:
+        timeline = analyze(
+            path,
+            load_bundle(model_ref),
+            hop_s=hop_s,
+            progress=lambda f, stage: bar.progress(f, text=stage),
+            max_duration_s=max_duration_s,
+        )
+    bar.empty()  # finished: the result speaks for itself
+    return timeline
+
+
+@st.cache_resource(ttl=600, show_spinner="Looking for the model on the Hub…")
+def default_choice() -> hub.ModelChoice:
+    """Decided once per process (and again after ten minutes, so that a Hub that was down at
+    start-up is picked up later); never slower than the fall-back limit when the Hub is away.
+    The download itself happens in view, in ``current_bundle``."""
+    return hub.choose_default(settings())
+
+
+def settings() -> Settings:
+    """Settings from ``ARL_*`` environment variables; on a host without a shell (Streamlit
+    Community Cloud) the same keys may come from ``st.secrets``, environment first."""
+    try:
+        secrets = {key: str(value) for key, value in st.secrets.items() if key.startswith("ARL_")}
+    except FileNotFoundError:  # no secrets.toml: nothing to add
+        secrets = {}
+    return Settings.from_env(fallback=secrets)
+
+
+def _download_with_progress(ref: str) -> None:
+    """Hub files not yet in the cache are fetched here, in view, before the cached load; once a
+    session has the files, its reruns skip even the cache lookup."""
+    ready = st.session_state.setdefault("hub_ready", set())
+    if ref in ready:
+        return
+    hub_ref = hub.HubRef.parse(ref)
+    try:
+        hub.fetch(hub_ref, local_only=True)
+    except hub.HubUnreachable:
+        with st.status(f"Downloading {ref} from the Hub…") as status:
+            bar = st.progress(0.0)
+            hub.fetch(hub_ref, progress=lambda fraction, stage: bar.progress(fraction, text=stage))
+            status.update(label=f"Downloaded {ref}", state="complete")
+    ready.add(ref)
+
+
+def _load_typed_repo(text: str) -> None:
+    """Load what the user typed; on success it becomes the picked model, on failure the model
+    in use stays and the message says why."""
+    try:
+        ref = str(hub.HubRef.parse(text))
+        _download_with_progress(ref)
+        load_bundle(ref)
+    except ActionLabError as error:
+        st.sidebar.error(str(error))
+        return
+    if ref not in st.session_state.setdefault("hub_models", []):
+        st.session_state["hub_models"].append(ref)
+    st.session_state["model_ref"] = ref
+
+
+def _label(ref: str, default: str) -> str:
+    name = "Hub · " + ref.removeprefix(hub.SCHEME) if hub.is_hub_ref(ref) else Path(ref).name
+    return name + (" (default)" if ref == default else "")
+
+
+def model_picker() -> str:
+    """Sidebar choice among the default model, the bundled ones and Hub repos loaded in this
+    session; returns the chosen reference (a folder or ``hf://owner/name@revision``)."""
+    choice = default_choice()
+    picker = st.sidebar.container()
+    with st.sidebar.expander("Load a model from the Hub"), st.form("hub_model", border=False):
+        typed = st.text_input("Hub model", placeholder="owner/name@revision")
+        submitted = st.form_submit_button("Load")
+    if submitted:  # before the selectbox exists, so that its value may still be set
+        _load_typed_repo(typed)
+    bundled = [str(p) for p in bundles.bundled(MODELS_DIR)]
+    options = list(dict.fromkeys([choice.ref, *bundled, *st.session_state.get("hub_models", [])]))
+    if st.session_state.get("model_ref") not in options:
+        st.session_state["model_ref"] = choice.ref
+    ref = picker.selectbox("Model", options, key="model_ref", format_func=lambda r: _label(r, choice.ref))
+    if choice.from_hub:
+        picker.caption(choice.reason)
+    else:
+        picker.info(choice.reason, icon="ℹ️")
+    return ref
+
+
+def _load_in_view(ref: str):
+    if hub.is_hub_ref(ref):
+        _download_with_progress(ref)
+    loaded = load_bundle(ref)
+    st.session_state["model_in_use"] = ref  # what the page's cached analyses are keyed by
+    return loaded
+
+
+def current_bundle():
+    """The picked bundle, or None after showing why it cannot be loaded. A default Hub model
+    that fails to download or load gives way to the bundled one, with the reason; the reference
+    of the bundle in use is then ``st.session_state["model_in_use"]``."""
+    try:
+        ref = model_picker()
+        try:
+            return _load_in_view(ref)
+        except ActionLabError as error:
+            choice = default_choice()
+            if not (choice.from_hub and ref == choice.ref):
+                raise
+            st.warning(f"{error} Using the bundled model instead.")
+            return _load_in_view(settings().default_model)
+    except ActionLabError as error:
+        st.error(str(error))
+        return None
+
+
+def demo_clip() -> tuple[str, bytes] | None:
+    """The clip a Learn page demonstrates on: the one last analysed on the Analyze page, or a
+    sample (UCF101 clips of the six trained actions first); None, after saying how to get one,
+    when there is neither."""
+    trained = ("v_Surfing", "v_Archery")
+    samples = sorted(sample_clips(), key=lambda p: (not p.name.startswith(trained), p.name))
+    options: list = [*(["last"] if "last_clip" in st.session_state else []), *samples]
+    if not options:
+        st.info("Analyze a clip on the Analyze page first: it will be used here too.")
+        return None
+    choice = st.selectbox(
+        "Clip",
+        options,
+        format_func=lambda o: f"last analysed: {st.session_state['last_clip'][0]}" if o == "last" else o.name,
+    )
+    return st.session_state["last_clip"] if choice == "last" else (choice.name, choice.read_bytes())

@@ -1,0 +1,171 @@
+"""Hub bundles through the real huggingface_hub code, against a stand-in Hub on 127.0.0.1."""
+
+import shutil
+import socket
+import time
+from dataclasses import replace
+
+import pytest
+
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, Settings
+from core.engine.analysis import analyze
+from core.errors import ModelError
+from core.models import bundle, hub
+from tests.conftest import SURFING
+from tests.hub_server import HubStandIn
+
+REPO = "action-lab-test/lrcn"
+
+
+@pytest.fixture
+def hub_env(tmp_path, monkeypatch):
+    """An empty Hub cache of the test's own, and the Hub endpoint pointed at a stand-in."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    server = HubStandIn()
+    server.add_folder(REPO, LRCN_BUNDLE, tag="v1")
+    with server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        yield server
+
+
+def settings_for(repo: str, revision: str = "v1") -> Settings:
+    return replace(Settings(), model_repo=repo, model_revision=revision)
+
+
+def test_hub_bundle_downloads_analyses_and_then_loads_from_cache_without_the_server(hub_env):
+    commit = hub_env.repos[REPO].refs["v1"]
+    loaded = bundle.load(f"hf://{REPO}@{commit}")
+    assert loaded.source == f"hf://{REPO}@{commit} (commit {commit[:12]})"
+    assert any("/resolve/" in request for request in hub_env.requests)
+    assert analyze(SURFING, loaded).top_k(1)[0][0] == "Surfing"
+
+    hub_env.stop()
+    started = time.monotonic()
+    again = bundle.load(f"hf://{REPO}@{commit}")
+    assert time.monotonic() - started < 10
+    assert again.spec == loaded.spec
+
+
+def test_a_tag_resolves_through_the_cache_when_offline(hub_env, monkeypatch):
+    bundle.load(f"hf://{REPO}@v1")
+    hub_env.stop()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert bundle.load(f"hf://{REPO}@v1").spec.name == "lrcn-ucf101-6"
+
+
+def test_download_progress_is_reported(hub_env):
+    reports = []
+    bundle.load(f"hf://{REPO}@v1", progress=lambda fraction, stage: reports.append((fraction, stage)))
+    assert reports[-1][0] == 1.0
+    assert any("model.keras" in stage for _, stage in reports)
+
+
+def test_the_large_default_bundle_comes_through_the_hub_with_progress(hub_env):
+    """The 18 MB EfficientNet + LSTM bundle: streamed to the cache with byte progress, then used."""
+    hub_env.add_folder("lab/effnet", DEFAULT_BUNDLE)
+    reports = []
+    loaded = bundle.load("hf://lab/effnet@main", progress=lambda f, stage: reports.append((f, stage)))
+    model_reports = [fraction for fraction, stage in reports if stage == "downloading model.keras"]
+    assert model_reports[0] < 1.0 and model_reports[-1] == 1.0  # reported while it streams (10 MB chunks)
+    assert loaded.spec.architecture == "effnet_lstm"
+    assert analyze(SURFING, loaded).top_k(1)[0][0] == "Surfing"
+
+
+def test_default_choice_uses_the_hub_when_it_answers(hub_env):
+    choice = hub.choose_default(settings_for(REPO), bundle.load)
+    assert choice.from_hub and choice.ref == f"hf://{REPO}@v1"
+
+
+def test_stopped_hub_and_empty_cache_fall_back_to_the_bundled_model_quickly(hub_env):
+    hub_env.stop()
+    started = time.monotonic()
+    choice = hub.choose_default(settings_for(REPO), bundle.load)
+    elapsed = time.monotonic() - started
+    assert not choice.from_hub and choice.ref == str(DEFAULT_BUNDLE)
+    assert "could not be reached" in choice.reason
+    assert elapsed < 3.0, elapsed
+
+
+def test_unroutable_hub_falls_back_within_the_limit(monkeypatch, tmp_path):
+    """A blackholed address (TEST-NET-1, RFC 5737) stalls instead of refusing: the time limit holds."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_ENDPOINT", "http://192.0.2.1")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    started = time.monotonic()
+    choice = hub.choose_default(settings_for(REPO), bundle.load)
+    assert not choice.from_hub
+    assert time.monotonic() - started < 3.0
+
+
+def test_a_hub_that_accepts_and_never_answers_falls_back_within_the_limit(monkeypatch, tmp_path):
+    """The worst case: the connection opens (so no quick refusal), then nothing comes back."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes handshakes; nobody ever reads or answers
+    try:
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        started = time.monotonic()
+        choice = hub.choose_default(settings_for(REPO), bundle.load)
+        assert not choice.from_hub and "could not be reached within 2 s" in choice.reason
+        assert time.monotonic() - started < 3.0
+    finally:
+        silent.close()
+
+
+def test_offline_mode_is_honoured_without_any_request(hub_env, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    choice = hub.choose_default(settings_for(REPO), bundle.load)
+    assert not choice.from_hub and "HF_HUB_OFFLINE" in choice.reason
+    assert hub_env.requests == []
+
+
+def test_missing_repo_gives_a_clear_message(hub_env):
+    with pytest.raises(ModelError, match="not found on the Hub"):
+        bundle.load("hf://nobody/nothing@main")
+    choice = hub.choose_default(settings_for("nobody/nothing"), bundle.load)
+    assert not choice.from_hub and "not found on the Hub" in choice.reason
+
+
+def test_private_repo_needs_a_token(hub_env):
+    hub_env.add_folder("someone/private", LRCN_BUNDLE, private=True)
+    with pytest.raises(ModelError, match="HF_TOKEN"):
+        bundle.load("hf://someone/private@main")
+
+
+def test_unknown_revision_and_a_repo_that_is_no_bundle(hub_env, tmp_path):
+    with pytest.raises(ModelError, match="no revision 'v9'"):
+        bundle.load(f"hf://{REPO}@v9")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "README.md").write_text("just text")
+    hub_env.add_folder("someone/notes", tmp_path / "notes")
+    with pytest.raises(ModelError, match="not an Action Lab model bundle: it has no config.json"):
+        bundle.load("hf://someone/notes@main")
+    assert not any("notes/resolve/main/model.keras" in r for r in hub_env.requests)  # stopped at config
+
+
+def test_incompatible_bundle_is_refused(hub_env, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(LRCN_BUNDLE, broken)
+    config = (broken / "config.json").read_text().replace('"Surfing"', '"Surfing", "Juggling"')
+    (broken / "config.json").write_text(config)
+    hub_env.add_folder("someone/broken", broken)
+    with pytest.raises(ModelError, match="predicts 6 classes, but config.json lists 7"):
+        bundle.load("hf://someone/broken@main")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hf://owner/name", "names no revision"),
+        ("hf://owner@v1", "not a Hub model id"),
+        ("hf://../etc@v1", "not a Hub model id"),
+        ("hf://owner/name@..", "not a valid Hub revision"),
+    ],
+)
+def test_references_are_checked_before_any_request(text, message):
+    with pytest.raises(ModelError, match=message):
+        hub.HubRef.parse(text)

@@ -1,0 +1,54 @@
+import keras
+import numpy as np
+import pytest
+
+from core.errors import ModelError
+from core.models import contract, registry
+
+SHAPE = contract.InputShape(20, 64, 64)
+
+
+@pytest.mark.parametrize("name", sorted(registry.architectures()))
+def test_every_architecture_builds_saves_and_loads_safely(tmp_path, name):
+    model = registry.build(name, SHAPE, 6)
+    # frames, or per-frame features for a model whose frame encoder is outside Keras (pose_lstm)
+    clips = np.random.default_rng(0).random((2, *model.input_shape[1:]), dtype=np.float32)
+    probabilities = np.asarray(model(clips))
+    assert probabilities.shape == (2, 6)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert np.allclose(np.asarray(loaded(clips)), probabilities, atol=1e-6)
+
+
+def test_lrcn_splits_into_frame_encoder_and_sequence_head():
+    model = registry.build("lrcn", SHAPE, 6)
+    encoder, head = contract.split(model)
+    clip = np.random.default_rng(1).random((1, *SHAPE.clip), dtype=np.float32)
+    features = np.asarray(encoder(clip[0]))
+    assert np.allclose(np.asarray(head(features[None])), np.asarray(model(clip)), atol=1e-6)
+    assert contract.split(registry.build("convlstm", SHAPE, 6)) is None
+
+
+def test_unknown_architecture():
+    with pytest.raises(ModelError, match="Unknown architecture"):
+        registry.build("transformer9000", SHAPE, 6)
+
+
+def test_effnet_lstm_is_a_frozen_backbone_under_a_trainable_head():
+    model = registry.build("effnet_lstm", SHAPE, 6)
+    encoder, head = contract.split(model)
+    assert not encoder.trainable and head.trainable
+    assert encoder.output.shape[-1] == 1280
+    trained = {id(w) for w in model.trainable_weights}
+    assert trained == {id(w) for w in head.trainable_weights}
+    clip = np.random.default_rng(2).random((1, *SHAPE.clip), dtype=np.float32)
+    features = np.asarray(encoder(clip[0]))
+    assert np.allclose(np.asarray(head(features[None])), np.asarray(model(clip)), atol=1e-6)
+
+
+def test_architectures_state_their_input():
+    assert registry.input_defaults("lrcn") == contract.InputDefaults(20, 64, 6.0, 3)
+    assert registry.input_defaults("effnet_lstm").image_size == 160
+    with pytest.raises(ModelError, match="Unknown architecture"):
+        registry.input_defaults("transformer9000")

@@ -1,0 +1,136 @@
+"""``python -m core compare`` on tiny bundles trained on real clips; FLOP counting; the committed
+approach bundles and their results table."""
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from core import cli
+from core.engine.analysis import predictor
+from core.models import bundle, contract, registry
+from core.training import compare
+from core.training.compare import APPROACHES_DIR, RESULTS_FILE, count_flops
+from tests.conftest import UCF6
+
+pytestmark = pytest.mark.xdist_group("compare")  # the tiny bundles are trained once
+
+SHAPE = contract.InputShape(20, 64, 64)
+ROW_KEYS = {
+    "architecture", "description", "params", "flops_per_clip", "latency_ms_batch1", "latency_ms_batched",
+    "batch_size", "accuracy", "train_s", "bundles",
+}  # fmt: skip
+TINY = ("single_frame", "early_fusion")
+
+
+@pytest.fixture(scope="module")
+def tiny_approaches(tmp_path_factory):
+    """Two classes of real clips (groups 8 for validation, 12 for training) and bundles trained
+    for one short epoch on each task, laid out as models/approaches is."""
+    root = tmp_path_factory.mktemp("compare")
+    data = root / "ucf-2"
+    for label in ("Archery", "Surfing"):
+        (data / label).mkdir(parents=True)
+        for group in (8, 12):
+            for clip in (1, 2):
+                name = f"v_{label}_g{group:02d}_c{clip:02d}.mp4"
+                shutil.copy(UCF6 / label / name, data / label / name)
+    bundles = root / "approaches"
+    for task in ("action", "direction"):
+        for arch in TINY:
+            code = cli.main(
+                [
+                    "train", str(data), "--arch", arch, "--task", task, "--out", str(bundles / task / arch),
+                    "--epochs", "1", "--windows-per-clip", "1", "--batch-size", "4",
+                    "--cache-dir", str(root / "cache"),
+                ]
+            )  # fmt: skip
+            assert code == 0
+    return data, bundles
+
+
+def test_direction_bundle_records_its_task_and_group_split(tiny_approaches):
+    _, bundles = tiny_approaches
+    loaded = bundle.load(bundles / "direction" / "early_fusion")
+    assert loaded.spec.task == "direction" and loaded.spec.classes == ("forward", "backward")
+    assert loaded.metrics["task"] == "direction"
+    assert loaded.metrics["training"]["config"]["task"] == "direction"
+    assert loaded.metrics["split"]["val_groups"] == [8, 9, 10, 11]
+    assert loaded.metrics["split"]["train_groups"] == [12]
+    assert loaded.metrics["validation"]["n_clips"] == 8  # 4 clips, each played both ways
+    assert "plays forwards or backwards" in loaded.card
+    assert bundle.load(bundles / "action" / "early_fusion").spec.task == "action"
+
+
+def test_compare_command_writes_the_results_table(tiny_approaches, tmp_path, capsys):
+    data, bundles = tiny_approaches
+    out = tmp_path / "results.json"
+    assert cli.main(["compare", str(data), "--bundles", str(bundles), "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == printed
+    assert set(printed) == {"command", "data", "validation_groups", "tasks", "rows"}
+    assert printed["command"].startswith("python -m core compare")
+    assert printed["data"] == "ucf-2" and printed["validation_groups"] == [8, 9, 10, 11]
+    assert printed["tasks"] == ["action", "direction"]
+    assert [row["architecture"] for row in printed["rows"]] == list(TINY)  # the Learn pages' order
+    for row in printed["rows"]:
+        assert set(row) == ROW_KEYS
+        assert row["description"] == registry.architectures()[row["architecture"]]
+        assert row["params"] == registry.build(row["architecture"], SHAPE, 2).count_params()
+        assert row["flops_per_clip"] > 0 and row["batch_size"] == 16
+        assert row["latency_ms_batched"] > 0 and row["latency_ms_batch1"] > 0
+        for task in ("action", "direction"):
+            assert 0.0 <= row["accuracy"][task] <= 1.0
+            assert row["train_s"][task] > 0
+            trained = bundle.load(row["bundles"][task])
+            # measured again the way training scored the bundle: the same number
+            assert row["accuracy"][task] == trained.metrics["validation"]["accuracy"]
+
+
+def test_compare_without_bundles_is_a_user_error(tmp_path, capsys):
+    assert cli.main(["compare", str(UCF6), "--bundles", str(tmp_path)]) == 2
+    assert "No bundles" in capsys.readouterr().err
+
+
+def test_flops_are_counted_from_layer_shapes():
+    frame = keras.Input((8, 8, 3))
+    tiny = keras.Model(frame, keras.layers.Dense(5)(keras.layers.Conv2D(4, 3, padding="same")(frame)))
+    assert count_flops(tiny) == 2 * (8 * 8 * 4 * 3 * 3 * 3) + 2 * (8 * 8 * 4 * 5)
+    single = count_flops(registry.build("single_frame", SHAPE, 6))
+    # late fusion is the single-frame network run on every frame of the window
+    assert count_flops(registry.build("late_fusion", SHAPE, 6)) == SHAPE.sequence_length * single
+    lrcn = registry.build("lrcn", SHAPE, 6)
+    encoder, _ = contract.split(lrcn)
+    lstm = 2 * SHAPE.sequence_length * (96 + 64) * 4 * 64
+    assert count_flops(lrcn) == SHAPE.sequence_length * count_flops(encoder) + lstm + 2 * 64 * 6
+    # a ConvLSTM cell convolves its input and its state for all four gates at every step
+    clip = keras.Input((5, 8, 8, 3))
+    cell = keras.Model(clip, keras.layers.ConvLSTM2D(2, 3, padding="same")(clip))
+    assert count_flops(cell) == 2 * 5 * 8 * 8 * (3 * 3 * (3 + 2) * 4 * 2)
+
+
+COMMITTED = sorted(APPROACHES_DIR.glob("*/*/config.json"))
+COMMITTED_IDS = [f"{p.parent.parent.name}/{p.parent.name}" for p in COMMITTED]
+
+
+@pytest.mark.parametrize("config", COMMITTED, ids=COMMITTED_IDS)
+def test_committed_bundles_load_safely_and_match_their_folder(config):
+    loaded = bundle.load(config.parent)  # safe_mode=True
+    assert loaded.spec.task == config.parent.parent.name
+    assert loaded.spec.architecture == config.parent.name
+    window = np.zeros((1, loaded.spec.sequence_length, *loaded.spec.image_size, 3), np.uint8)
+    probabilities = predictor(loaded).forward(window)  # through a pose estimator where it has one
+    assert probabilities.shape == (1, len(loaded.spec.classes))
+
+
+@pytest.mark.skipif(not (APPROACHES_DIR / RESULTS_FILE).is_file(), reason="no results table committed yet")
+def test_committed_results_table_matches_its_bundles():
+    table = json.loads((APPROACHES_DIR / RESULTS_FILE).read_text())
+    assert table["command"].startswith("python -m core compare")
+    for row in table["rows"]:
+        for task, path in row["bundles"].items():
+            trained = bundle.load(compare.PROJECT_ROOT / path)
+            assert row["train_s"][task] == trained.metrics["training"]["seconds"]
+            assert row["accuracy"][task] == trained.metrics["validation"]["accuracy"]
