@@ -1,68 +1,13 @@
-"""Shared fixtures: real clips from ../shared/data and small videos written with OpenCV."""
+"""Fixtures the tests share; plain helpers and constants are in tests/support.py."""
 
 from __future__ import annotations
 
-import functools
-import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import pytest
 
-import core  # noqa: E402, F401  before cv2: it sets OpenCV's log levels, which cv2 reads on import
-
-# isort: split
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, PROJECT_ROOT  # noqa: E402
-
-SHARED = PROJECT_ROOT.parent / "shared" / "data"
-SAMPLES = SHARED / "samples"
-UCF6 = SHARED / "ucf101-6"
-ARCHERY = SAMPLES / "v_Archery_g08_c01.avi"
-SURFING = SAMPLES / "v_Surfing_g10_c02.avi"
-LINK_CLIP = UCF6 / "Surfing" / "v_Surfing_g10_c02.mp4"  # H.264 MP4, what a link usually serves
-
-
-def write_video(path: Path, frames, fps: float = 25.0, fourcc: str = "mp4v") -> Path:
-    """Write BGR uint8 frames with OpenCV (the container follows the file suffix)."""
-    frames = list(frames)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
-    assert writer.isOpened(), f"OpenCV cannot write {path}"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-def moving_square(n: int, size=(96, 72)) -> list[np.ndarray]:
-    """Frames whose content changes over time, so that decoding order is checkable."""
-    width, height = size
-    frames = []
-    for i in range(n):
-        frame = np.full((height, width, 3), (i * 7) % 255, np.uint8)
-        x = (i * 3) % (width - 16)
-        frame[20:36, x : x + 16] = (0, 0, 255)
-        frames.append(frame)
-    return frames
-
-
-def real_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while limit is None or len(frames) < limit:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
+from tests.support import ARCHERY, SURFING, clip_site, real_frames, write_video
 
 
 @pytest.fixture(scope="session")
@@ -87,44 +32,21 @@ def joined_video(tmp_path_factory) -> Path:
     return write_video(path, real_frames(ARCHERY) + real_frames(SURFING), fps=25.0, fourcc="MJPG")
 
 
-class _LoggingHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def send_head(self):
-        self.server.paths.append(self.path)
-        return super().send_head()
-
-
-def video_page(content_url: str, duration: str) -> str:
-    """A page that describes its video the schema.org way, which yt-dlp's generic extractor reads."""
-    return (
-        '<html><head><title>Clip</title><script type="application/ld+json">{"@context": "https://schema.org",'
-        f' "@type": "VideoObject", "name": "Clip", "duration": "{duration}", "contentUrl": "{content_url}"'
-        "}</script></head><body></body></html>"
-    )
-
-
-@contextmanager
-def clip_site(root: Path) -> Iterator[tuple[str, list[str]]]:
-    """A web server on 127.0.0.1 with a real clip, a page describing a 2-hour video and one
-    pointing at an internal address; yields its base URL and the log of requested paths."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "clip.mp4").write_bytes(LINK_CLIP.read_bytes())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_LoggingHandler, directory=str(root)))
-    server.paths = []
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    (root / "long.html").write_text(video_page(f"{base}/clip.mp4", "PT2H"))
-    (root / "internal.html").write_text(video_page("http://127.0.0.2:9/clip.mp4", "PT1M"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield base, server.paths
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def site(tmp_path):
     with clip_site(tmp_path / "site") as served:
         yield served
+
+
+@pytest.fixture
+def hub_stand_in(tmp_path, monkeypatch):
+    """A stand-in Hub on 127.0.0.1 with the Hub endpoint pointed at it, an empty Hub cache of
+    the test's own, and no token or offline switch from the environment."""
+    from tests.hub_server import HubStandIn
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with HubStandIn() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        yield server

@@ -5,46 +5,24 @@ time importing TensorFlow), and one runs as a process to show that nothing else 
 
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
 
-from core import cli
-from core.config import LRCN_BUNDLE, PROJECT_ROOT
-from tests.conftest import SURFING, UCF6, moving_square, write_video
-
-
-def core(*args: str, tmp_path=None) -> subprocess.CompletedProcess:
-    env = None
-    if tmp_path is not None:  # a private TMPDIR shows whether anything was left behind
-        import os
-
-        env = {**os.environ, "TMPDIR": str(tmp_path)}
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-        timeout=300, env=env,
-    )  # fmt: skip
-
-
-def main(capfd, *args: str) -> tuple[int, str, str]:
-    """``python -m core ARGS`` in this process: exit code, stdout, stderr."""
-    try:
-        code = cli.main(list(args))
-    except SystemExit as exit:  # argparse refuses usage mistakes this way
-        code = exit.code
-    out, err = capfd.readouterr()
-    return code, out, err
-
-
-def assert_one_error_line(code: int, err: str) -> None:
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+from core.config import LRCN_BUNDLE
+from tests.support import (
+    SURFING,
+    UCF6,
+    assert_one_error_line,
+    moving_square,
+    run_cli_here,
+    run_core,
+    write_video,
+)
 
 
 def test_analyze_json_reports_surfing():
-    result = core("analyze", str(SURFING), "--json")
+    result = run_core("analyze", str(SURFING), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["top"]["label"] == "Surfing"
@@ -55,7 +33,7 @@ def test_analyze_json_reports_surfing():
 
 
 def test_analyze_prints_a_readable_timeline():
-    result = core("analyze", str(SURFING))
+    result = run_core("analyze", str(SURFING))
     assert result.returncode == 0
     assert "overall: Surfing" in result.stdout
 
@@ -95,7 +73,7 @@ def test_bad_videos_exit_2_with_one_error_line(tmp_path, case, capfd, monkeypatc
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # shows whether anything was left behind
-    code, out, err = main(capfd, "analyze", *_bad_inputs(inputs)[case])
+    code, out, err = run_cli_here(capfd, "analyze", *_bad_inputs(inputs)[case])
     assert_one_error_line(code, err)
     assert out == ""
     assert list(scratch.iterdir()) == []
@@ -110,12 +88,12 @@ def test_bad_bundles_exit_2(tmp_path, damage, capfd):
         config = json.loads((folder / "config.json").read_text())
         config["classes"].append("Juggling")
         (folder / "config.json").write_text(json.dumps(config))
-    code, _, err = main(capfd, "analyze", str(SURFING), "--model", str(folder))
+    code, _, err = run_cli_here(capfd, "analyze", str(SURFING), "--model", str(folder))
     assert_one_error_line(code, err)
 
 
 def test_evaluate_json_on_one_group():
-    result = core("evaluate", str(UCF6), "--groups", "g10", "--model", str(LRCN_BUNDLE), "--json")
+    result = run_core("evaluate", str(UCF6), "--groups", "g10", "--model", str(LRCN_BUNDLE), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["n_clips"] == len(list(UCF6.glob("*/*_g10_*")))
@@ -126,7 +104,8 @@ def test_evaluate_json_on_one_group():
 def _bench_lrcn(tmp_path, *options: str) -> dict:
     """The LRCN rather than the default model: the per-frame baseline on EfficientNet takes
     minutes, and the figures' behaviour is the same (``make bench`` times the default)."""
-    result = core("bench", str(SURFING), "--model", str(LRCN_BUNDLE), "--json", *options, tmp_path=tmp_path)
+    options = ("--model", str(LRCN_BUNDLE), "--json", *options)
+    result = run_core("bench", str(SURFING), *options, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -164,19 +143,19 @@ def test_memory_does_not_grow_with_video_length(tmp_path):
     ],
 )
 def test_usage_mistakes_exit_2_with_one_error_line(args, capfd):
-    code, _, err = main(capfd, *args)
+    code, _, err = run_cli_here(capfd, *args)
     assert_one_error_line(code, err)
 
 
 def test_a_refused_command_prints_only_its_error_line():
     """The whole process: TensorFlow's import notices and logs do not reach stderr either."""
-    result = core("analyze", str(SURFING), "--hop", "nan")
+    result = run_core("analyze", str(SURFING), "--hop", "nan")
     assert_one_error_line(result.returncode, result.stderr)
     assert result.stdout == ""
 
 
 def test_malformed_setting_is_a_clear_error(monkeypatch, capfd):
     monkeypatch.setenv("ARL_HOP_S", "fast")
-    code, _, err = main(capfd, "analyze", str(SURFING))
+    code, _, err = run_cli_here(capfd, "analyze", str(SURFING))
     assert code == 2
     assert err.strip() == "error: ARL_HOP_S='fast' is not a number between 0.05 and 60."

@@ -7,7 +7,7 @@ import pytest
 
 from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
 from tests.hub_server import TOKEN, HubStandIn
-from tests.test_cli import core
+from tests.support import run_core
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def test_analyze_a_link_on_an_allowed_host(site, monkeypatch, tmp_path):
     monkeypatch.setenv("ARL_ALLOWED_HOSTS", "127.0.0.1")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = core("analyze", f"{base}/clip.mp4", "--json", tmp_path=scratch)
+    result = run_core("analyze", f"{base}/clip.mp4", "--json", tmp_path=scratch)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["top"]["label"] == "Surfing"
@@ -35,7 +35,7 @@ def test_analyze_a_link_on_an_allowed_host(site, monkeypatch, tmp_path):
 
 def test_a_refused_link_is_one_error_line_and_no_request(site):
     base, paths = site
-    result = core("analyze", f"{base}/clip.mp4")
+    result = run_core("analyze", f"{base}/clip.mp4")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: 127.0.0.1 is a private, local or reserved address: links there are refused."
@@ -44,19 +44,19 @@ def test_a_refused_link_is_one_error_line_and_no_request(site):
 
 
 def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
-    from tests.conftest import SURFING
+    from tests.support import SURFING
 
     hub.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
     monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
     monkeypatch.setenv("ARL_MODEL_REVISION", "v1")
-    result = core("analyze", str(SURFING), "--json")
+    result = run_core("analyze", str(SURFING), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model"]["source"].startswith("hf://lab/lrcn@v1 (commit ")
     assert "note:" not in result.stderr
 
     hub.stop()  # the Hub is gone: the bundled model, and a note saying why
     monkeypatch.setenv("ARL_MODEL_REPO", "lab/other")
-    result = core("analyze", str(SURFING), "--json")
+    result = run_core("analyze", str(SURFING), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model"]["source"] == str(DEFAULT_BUNDLE)
     assert "note: Using the bundled model: The Hub (127.0.0.1) could not be reached" in result.stderr
@@ -64,7 +64,7 @@ def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
 
 def test_publish_then_load_what_was_published(hub, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    result = core("publish", str(LRCN_BUNDLE), "--repo", "lab/published", "--private", "--tag", "v1")
+    result = run_core("publish", str(LRCN_BUNDLE), "--repo", "lab/published", "--private", "--tag", "v1")
     assert result.returncode == 0, result.stderr
     repo = hub.repos["lab/published"]
     commit = repo.refs["main"]
@@ -76,16 +76,16 @@ def test_publish_then_load_what_was_published(hub, monkeypatch):
     assert card["library_name"] == "keras" and card["pipeline_tag"] == "video-classification"
     assert card["model-index"][0]["results"][0]["metrics"][0]["value"] > 0.9
 
-    from tests.conftest import SURFING
+    from tests.support import SURFING
 
-    loaded = core("analyze", str(SURFING), "--model", "hf://lab/published@v1", "--json")
+    loaded = run_core("analyze", str(SURFING), "--model", "hf://lab/published@v1", "--json")
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout)["top"]["label"] == "Surfing"
 
 
 def test_publish_without_a_token_or_a_card_is_a_clear_error(hub, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))  # no stored token either
-    result = core("publish", str(LRCN_BUNDLE), "--repo", "lab/x")
+    result = run_core("publish", str(LRCN_BUNDLE), "--repo", "lab/x")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: No Hugging Face token: set HF_TOKEN or run `hf auth login` first."
 
@@ -94,15 +94,15 @@ def test_publish_without_a_token_or_a_card_is_a_clear_error(hub, tmp_path, monke
     folder = shutil.copytree(LRCN_BUNDLE, tmp_path / "bare")
     (folder / "README.md").write_text("# no metadata\n")
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    result = core("publish", str(folder), "--repo", "lab/x")
+    result = run_core("publish", str(folder), "--repo", "lab/x")
     assert result.returncode == 2 and "lacks 'library_name: keras'" in result.stderr
     assert hub.requests == []
 
 
 def test_missing_hub_repo_is_a_clear_error(hub):
-    from tests.conftest import SURFING
+    from tests.support import SURFING
 
-    result = core("analyze", str(SURFING), "--model", "hf://nobody/nothing@main")
+    result = run_core("analyze", str(SURFING), "--model", "hf://nobody/nothing@main")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: nobody/nothing was not found on the Hub: check the name, or set HF_TOKEN if it is private."

@@ -56,16 +56,34 @@ def group_of(name: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _class_folder(entry: Path) -> Path | None:
+    """The folder a ``<Class>`` entry stands for: a folder, a symbolic link to one, or a link
+    file (a few bytes naming a folder relative to it: how git checks out a symbolic link where
+    the file system or its settings make none; ../shared/data/ucf101 is made of them)."""
+    if entry.is_dir():
+        return entry
+    if entry.is_file() and entry.stat().st_size < 1024:
+        try:
+            target = (entry.parent / entry.read_text().strip()).resolve()
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if target.is_dir():
+            return target
+    return None
+
+
 def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[list[str], list[Clip]]:
     """Class names (sorted folder names) and every clip under ``data_dir/<Class>/``."""
     root = Path(data_dir)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder of <Class>/<clip> videos.")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = (e for e in root.iterdir() if not e.name.startswith("."))
+    folders = {e.name: folder for e in entries if (folder := _class_folder(e)) is not None}
+    classes = sorted(folders)
     wanted = set(groups) if groups is not None else None
     clips = []
     for label in classes:
-        for path in sorted((root / label).iterdir()):
+        for path in sorted(folders[label].iterdir()):
             if path.suffix.lower() not in VIDEO_SUFFIXES:
                 continue
             group = group_of(path.name)

@@ -7,31 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import LRCN_BUNDLE, PROJECT_ROOT
-from tests.conftest import SURFING
-
-APP = str(PROJECT_ROOT / "streamlit_app.py")
-
-
-def open_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=180)
-    app.run()
-    if page:
-        app.switch_page(page)
-        app.run()
-    assert not app.exception
-    return app
-
-
-def upload(app: AppTest, path) -> AppTest:
-    app.file_uploader[0].upload(path.name, path.read_bytes(), "video/x-msvideo")
-    app.run()
-    assert not app.exception
-    return app
-
-
-def button(app: AppTest, label: str):
-    return next(b for b in app.button if b.label == label)
-
+from tests.support import APP, SURFING, button, open_page, upload
 
 LEARN = ["video", "single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose", "lrcn", "convlstm"]
 LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"]

@@ -7,9 +7,8 @@ import shutil
 import pytest
 
 from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
-from tests.app.test_pages import button, open_page, upload
-from tests.conftest import SURFING
 from tests.hub_server import HubStandIn
+from tests.support import SURFING, button, open_page, upload
 
 
 @pytest.fixture

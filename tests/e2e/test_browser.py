@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from core.config import LRCN_BUNDLE, PROJECT_ROOT
-from tests.conftest import ARCHERY, SAMPLES, SURFING, clip_site
 from tests.hub_server import HubStandIn
+from tests.support import ARCHERY, SAMPLES, SURFING, clip_site
 
 pytestmark = pytest.mark.xdist_group("browser")  # one Streamlit server and browser for the module
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core.engine.analysis import analyze
-from tests.conftest import ARCHERY, SAMPLES, SURFING, moving_square, real_frames, write_video
+from tests.support import ARCHERY, SAMPLES, SURFING, moving_square, real_frames, write_video
 
 
 @pytest.mark.parametrize(("clip", "label"), [(ARCHERY, "Archery"), (SURFING, "Surfing")])

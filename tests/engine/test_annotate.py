@@ -5,7 +5,7 @@ from core.engine.analysis import analyze
 from core.engine.annotate import annotated_copy
 from core.media.encode import browser_copy, fourcc
 from core.media.video import probe
-from tests.conftest import SURFING
+from tests.support import SURFING
 
 
 def test_annotated_copy_draws_the_label(lrcn_bundle, tmp_path):

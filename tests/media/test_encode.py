@@ -1,6 +1,6 @@
 from core.media.encode import browser_copy, fourcc, plays_in_browsers
 from core.media.video import probe
-from tests.conftest import SURFING, UCF6
+from tests.support import SURFING, UCF6
 
 
 def test_xvid_avi_is_reencoded_to_h264_mp4(tmp_path):

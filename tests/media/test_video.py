@@ -5,7 +5,7 @@ import pytest
 from core.errors import VideoError
 from core.media import video
 from core.media.video import FALLBACK_FPS, frames_at, iter_frames, probe, read_frames, staged
-from tests.conftest import ARCHERY, UCF6, moving_square, write_video
+from tests.support import ARCHERY, UCF6, moving_square, write_video
 
 
 def test_probe_reads_real_ucf_clip():

@@ -8,7 +8,7 @@ from core.config import Settings
 from core.engine.analysis import analyze
 from core.errors import DownloadError
 from core.media import youtube
-from tests.conftest import LINK_CLIP
+from tests.support import LINK_CLIP
 
 LOCAL = ("127.0.0.1",)
 LIMITS = {"max_duration_s": 600.0, "max_bytes": 50_000_000}

@@ -9,7 +9,7 @@ from core.media.video import read_frames
 from core.models import contract
 from core.models.contract import to_unit
 from core.models.efficientnet_lite import IMAGENET_MEAN, IMAGENET_STD, WEIGHTS, efficientnet_lite0
-from tests.conftest import ARCHERY, SAMPLES, SURFING
+from tests.support import ARCHERY, SAMPLES, SURFING
 
 EFFNET_BUNDLE = MODELS_DIR / "effnet-lstm-ucf101-6"
 

@@ -16,7 +16,7 @@ from core.training.dataset import (
     split_by_group,
     task_classes,
 )
-from tests.conftest import UCF6
+from tests.support import UCF6
 
 SHAPE = contract.InputShape(20, 64, 64)
 SMALL = contract.InputShape(8, 32, 32)  # for training steps: same layers, a fraction of the work

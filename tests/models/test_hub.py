@@ -11,8 +11,8 @@ from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, Settings
 from core.engine.analysis import analyze
 from core.errors import ModelError
 from core.models import bundle, hub
-from tests.conftest import SURFING
 from tests.hub_server import HubStandIn
+from tests.support import SURFING
 
 REPO = "action-lab-test/lrcn"
 

@@ -25,7 +25,7 @@ from core.models.pose import (
     estimator_flops,
     pose_features,
 )
-from tests.conftest import ARCHERY, real_frames
+from tests.support import ARCHERY, real_frames
 
 # Archery frame 30 at its native 320x240: the archer stands, legs cut off by the bottom edge.
 FRAME_INDEX = 30

@@ -13,7 +13,7 @@ from core.media.video import read_frames
 from core.models import bundle, contract, pose, registry
 from core.training.compare import clip_flops, count_flops
 from core.views.flow import bundle_flow
-from tests.conftest import ARCHERY, UCF6
+from tests.support import ARCHERY, UCF6
 
 pytestmark = pytest.mark.xdist_group("pose_lstm")  # the tiny pose bundle is trained once
 

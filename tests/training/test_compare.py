@@ -13,7 +13,7 @@ from core.engine.analysis import predictor
 from core.models import bundle, contract, registry
 from core.training import compare
 from core.training.compare import APPROACHES_DIR, RESULTS_FILE, count_flops
-from tests.conftest import UCF6
+from tests.support import UCF6
 
 pytestmark = pytest.mark.xdist_group("compare")  # the tiny bundles are trained once
 

@@ -11,7 +11,7 @@ from core.training.dataset import (
     split_by_group,
     training_windows,
 )
-from tests.conftest import UCF6, moving_square, write_video
+from tests.support import UCF6, moving_square, write_video
 
 CLASSES = ["Archery", "BasketballDunk", "HorseRace", "PlayingPiano", "PlayingViolin", "Surfing"]
 

@@ -1,7 +1,7 @@
 import pytest
 
 from core.training.evaluation import evaluate, scores
-from tests.conftest import UCF6
+from tests.support import UCF6
 
 
 def test_scores_from_a_known_confusion():

@@ -7,7 +7,7 @@ import pytest
 from core.config import PROJECT_ROOT
 from core.models import bundle
 from core.training.trainer import TrainingConfig, make_strategy
-from tests.conftest import UCF6
+from tests.support import UCF6
 
 
 def run_train(tmp_path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess, object]:

@@ -10,7 +10,7 @@ from core.models import bundle
 from core.views.anatomy import anatomy
 from core.views.flow import model_flow
 from core.views.introspect import frame_feature_maps, prediction_after_each_frame, recurrent_state_maps
-from tests.conftest import SURFING
+from tests.support import SURFING
 
 CONVLSTM = MODELS_DIR / "convlstm-ucf101-6"
 
