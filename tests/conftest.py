@@ -33,13 +33,21 @@ def joined_video(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def site(tmp_path):
+def no_proxies(monkeypatch):
+    """Connections go where the test points them, whatever proxies the machine is set up with."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture
+def site(tmp_path, no_proxies):
     with clip_site(tmp_path / "site") as served:
         yield served
 
 
 @pytest.fixture
-def hub_stand_in(tmp_path, monkeypatch):
+def hub_stand_in(tmp_path, monkeypatch, no_proxies):
     """A stand-in Hub on 127.0.0.1 with the Hub endpoint pointed at it, an empty Hub cache of
     the test's own, and no token or offline switch from the environment."""
     from tests.hub_server import HubStandIn

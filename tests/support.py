@@ -174,3 +174,24 @@ def upload(app, path: Path):
 
 def button(app, label: str):
     return next(b for b in app.button if b.label == label)
+
+
+def tiny_dataset(root: Path, labels: tuple[str, ...], clips: tuple[int, ...] = (1, 2)) -> Path:
+    """A <Class>/<clip> folder of real UCF101 clips: for each label, clips ``cMM`` of group 8
+    (validation) and group 12 (training)."""
+    for label in labels:
+        (root / label).mkdir(parents=True)
+        for group in (8, 12):
+            for clip in clips:
+                name = f"v_{label}_g{group:02d}_c{clip:02d}.mp4"
+                shutil.copy(UCF6 / label / name, root / label / name)
+    return root
+
+
+def train_tiny(data: Path, out: Path, arch: str, *options: str, cache_dir: Path) -> Path:
+    """``python -m core train`` for one short epoch (in this process): a real bundle in seconds."""
+    from core import cli
+
+    arguments = ["train", str(data), "--arch", arch, "--out", str(out), "--epochs", "1", "--batch-size", "4"]
+    assert cli.main([*arguments, "--cache-dir", str(cache_dir), *options]) == 0
+    return out

@@ -3,21 +3,9 @@ both served from 127.0.0.1, run as real processes."""
 
 import json
 
-import pytest
-
 from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
-from tests.hub_server import TOKEN, HubStandIn
-from tests.support import run_core
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    with HubStandIn() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        yield server
+from tests.hub_server import TOKEN
+from tests.support import SURFING, damaged_bundle, run_core
 
 
 def test_analyze_a_link_on_an_allowed_host(site, monkeypatch, tmp_path):
@@ -43,10 +31,8 @@ def test_a_refused_link_is_one_error_line_and_no_request(site):
     assert paths == []
 
 
-def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
-    from tests.support import SURFING
-
-    hub.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
+def test_default_model_comes_from_the_configured_hub_repo(hub_stand_in, monkeypatch):
+    hub_stand_in.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
     monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
     monkeypatch.setenv("ARL_MODEL_REVISION", "v1")
     result = run_core("analyze", str(SURFING), "--json")
@@ -54,7 +40,7 @@ def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
     assert json.loads(result.stdout)["model"]["source"].startswith("hf://lab/lrcn@v1 (commit ")
     assert "note:" not in result.stderr
 
-    hub.stop()  # the Hub is gone: the bundled model, and a note saying why
+    hub_stand_in.stop()  # the Hub is gone: the bundled model, and a note saying why
     monkeypatch.setenv("ARL_MODEL_REPO", "lab/other")
     result = run_core("analyze", str(SURFING), "--json")
     assert result.returncode == 0, result.stderr
@@ -62,46 +48,40 @@ def test_default_model_comes_from_the_configured_hub_repo(hub, monkeypatch):
     assert "note: Using the bundled model: The Hub (127.0.0.1) could not be reached" in result.stderr
 
 
-def test_publish_then_load_what_was_published(hub, monkeypatch):
+def test_publish_then_load_what_was_published(hub_stand_in, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     result = run_core("publish", str(LRCN_BUNDLE), "--repo", "lab/published", "--private", "--tag", "v1")
     assert result.returncode == 0, result.stderr
-    repo = hub.repos["lab/published"]
+    repo = hub_stand_in.repos["lab/published"]
     commit = repo.refs["main"]
     assert repo.private and repo.refs["v1"] == commit
     assert sorted(repo.commits[commit]) == ["README.md", "config.json", "metrics.json", "model.keras"]
     assert repo.commits[commit]["model.keras"] == (LRCN_BUNDLE / "model.keras").read_bytes()
     assert f"hf://lab/published@{commit}" in result.stdout
-    card = hub.cards[0]  # the metadata the Hub indexes
+    card = hub_stand_in.cards[0]  # the metadata the Hub indexes
     assert card["library_name"] == "keras" and card["pipeline_tag"] == "video-classification"
     assert card["model-index"][0]["results"][0]["metrics"][0]["value"] > 0.9
-
-    from tests.support import SURFING
 
     loaded = run_core("analyze", str(SURFING), "--model", "hf://lab/published@v1", "--json")
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout)["top"]["label"] == "Surfing"
 
 
-def test_publish_without_a_token_or_a_card_is_a_clear_error(hub, tmp_path, monkeypatch):
+def test_publish_without_a_token_or_a_card_is_a_clear_error(hub_stand_in, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))  # no stored token either
     result = run_core("publish", str(LRCN_BUNDLE), "--repo", "lab/x")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: No Hugging Face token: set HF_TOKEN or run `hf auth login` first."
 
-    import shutil
-
-    folder = shutil.copytree(LRCN_BUNDLE, tmp_path / "bare")
+    folder = damaged_bundle(tmp_path / "bare")
     (folder / "README.md").write_text("# no metadata\n")
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     result = run_core("publish", str(folder), "--repo", "lab/x")
     assert result.returncode == 2 and "lacks 'library_name: keras'" in result.stderr
-    assert hub.requests == []
+    assert hub_stand_in.requests == []
 
 
-def test_missing_hub_repo_is_a_clear_error(hub):
-    from tests.support import SURFING
-
+def test_missing_hub_repo_is_a_clear_error(hub_stand_in):
     result = run_core("analyze", str(SURFING), "--model", "hf://nobody/nothing@main")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

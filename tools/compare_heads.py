@@ -38,7 +38,7 @@ from core.models import bundle as bundles  # noqa: E402
 from core.models import contract  # noqa: E402
 from core.training.dataset import FrameCache, scan, split_by_group  # noqa: E402
 from core.training.trainer import feature_cache  # noqa: E402
-from tests.conftest import ARCHERY, SURFING, real_frames, write_video  # noqa: E402
+from tests.support import ARCHERY, SURFING, real_frames, write_video  # noqa: E402
 
 SECTION = "## What the LSTM head adds"
 

@@ -84,17 +84,52 @@ def _internal(host: str) -> bool:
         return False
 
 
+def _refuse_internal(url: str, allowed: tuple[str, ...]) -> None:
+    host = (urlsplit(url).hostname or "").lower()
+    if host not in allowed and _internal(host):
+        raise DownloadError(f"The link led to {host}, a private, local or reserved address: refused.")
+
+
 def _guarded_downloader(allowed: tuple[str, ...]):
     """A YoutubeDL that checks every request yt-dlp makes, not only the link: a page on an
-    allowed host could point the extractor at an internal address."""
+    allowed host could point the extractor at an internal address, and a response could
+    redirect there. Redirects are followed inside yt-dlp's request handler, after ``urlopen``,
+    so the downloader uses only its urllib handler, whose redirect step checks the target
+    before anything is sent there."""
     import yt_dlp
+    from yt_dlp.networking._urllib import RedirectHandler, UrllibRH
+    from yt_dlp.networking.exceptions import RequestError
+
+    class RefusedRedirect(RequestError):
+        """What yt-dlp lets through its request handling unwrapped: it carries the refusal."""
+
+        def __init__(self, refusal: DownloadError):
+            super().__init__(str(refusal))
+            self.refusal = refusal
+
+    class GuardedRedirects(RedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            try:
+                _refuse_internal(newurl, allowed)
+            except DownloadError as refusal:
+                raise RefusedRedirect(refusal) from None
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    class GuardedUrllibRH(UrllibRH):
+        def _create_instance(self, *args, **kwargs):
+            opener = super()._create_instance(*args, **kwargs)
+            for handler in opener.handlers:
+                if type(handler) is RedirectHandler:
+                    handler.__class__ = GuardedRedirects  # the same handler, its redirect step checked
+            return opener
 
     class GuardedYoutubeDL(yt_dlp.YoutubeDL):
         def urlopen(self, req):
-            host = (urlsplit(req if isinstance(req, str) else req.url).hostname or "").lower()
-            if host not in allowed and _internal(host):
-                raise DownloadError(f"The link led to {host}, a private, local or reserved address: refused.")
+            _refuse_internal(req if isinstance(req, str) else req.url, allowed)
             return super().urlopen(req)
+
+        def build_request_director(self, handlers, preferences=None):
+            return super().build_request_director([GuardedUrllibRH], preferences)
 
     return GuardedYoutubeDL
 
@@ -140,6 +175,21 @@ _MESSAGES = (  # (fragments of yt-dlp's message, what the user reads), first mat
       "name or service not known", "temporary failure in name resolution", "urlopen error", "errno"),
      "The video site could not be reached: check the link and the connection, or upload the file instead."),
 )  # fmt: skip
+
+
+def _guard_refusal(error: BaseException) -> DownloadError | None:
+    """The guard's own refusal, if that is what stopped yt-dlp: found along the chain of causes
+    that yt-dlp wraps it in (``exc_info``, ``cause``, ``__cause__``)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, DownloadError):
+            return error
+        if isinstance(getattr(error, "refusal", None), DownloadError):
+            return error.refusal
+        wrapped = getattr(error, "exc_info", None)
+        error = (wrapped[1] if wrapped else None) or getattr(error, "cause", None) or error.__cause__
+    return None
 
 
 def _plain_message(error: Exception) -> str:
@@ -215,9 +265,9 @@ def fetched(
                 _check_media_url(info, allowed)
                 ydl.process_info(info)
             except yt_dlp.utils.YoutubeDLError as error:
-                cause = getattr(error, "exc_info", None)
-                if cause and isinstance(cause[1], DownloadError):  # the guard's own refusal
-                    raise cause[1] from error
+                refusal = _guard_refusal(error)
+                if refusal is not None:
+                    raise refusal from error
                 raise DownloadError(_plain_message(error)) from error
         files = [p for p in folder.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
         if not files:

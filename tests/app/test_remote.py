@@ -1,14 +1,11 @@
-"""The app with the outside world (AppTest): the default model from a stand-in Hub or the
-bundled fall-back, a Hub repo typed into the sidebar, and a video link on an allowed host."""
-
-import os
-import shutil
+"""The app with the outside world (AppTest): the default model from a stand-in Hub, its cached
+copy or the bundled fall-back, a Hub repo typed into the sidebar, and a video link on an allowed
+host."""
 
 import pytest
 
 from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
-from tests.hub_server import HubStandIn
-from tests.support import SURFING, button, open_page, upload
+from tests.support import SURFING, button, damaged_bundle, one_more_class, open_page, upload
 
 
 @pytest.fixture
@@ -22,21 +19,24 @@ def fresh_app_caches():
 
 
 @pytest.fixture
-def hub(tmp_path, monkeypatch, fresh_app_caches):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    server = HubStandIn()
-    server.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
-    with server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
-        monkeypatch.setenv("ARL_MODEL_REVISION", "v1")
-        yield server
+def hub(hub_stand_in, monkeypatch, fresh_app_caches):
+    """The shared stand-in Hub serving lab/lrcn@v1, named as the app's default model."""
+    hub_stand_in.add_folder("lab/lrcn", LRCN_BUNDLE, tag="v1")
+    monkeypatch.setenv("ARL_MODEL_REPO", "lab/lrcn")
+    monkeypatch.setenv("ARL_MODEL_REVISION", "v1")
+    return hub_stand_in
 
 
 def sidebar_text(app) -> str:
     kinds = ("info", "caption", "error")
     return " ".join(str(element.value) for kind in kinds for element in app.sidebar.get(kind))
+
+
+def load_typed(app, text: str):
+    app.sidebar.text_input[0].input(text)
+    button(app, "Load").click().run()
+    assert not app.exception
+    return app
 
 
 def test_default_model_comes_from_the_hub_and_the_model_page_says_so(hub):
@@ -47,12 +47,9 @@ def test_default_model_comes_from_the_hub_and_the_model_page_says_so(hub):
     assert "from the Hugging Face Hub" in app.markdown[0].value
 
 
-def test_default_hub_model_that_does_not_load_gives_way_to_the_bundled_one(hub, tmp_path):
-    broken = shutil.copytree(LRCN_BUNDLE, tmp_path / "broken")
-    config = (broken / "config.json").read_text().replace('"Surfing"', '"Surfing", "Juggling"')
-    (broken / "config.json").write_text(config)
-    hub.add_folder("lab/broken", broken, tag="v1")
-    os.environ["ARL_MODEL_REPO"] = "lab/broken"  # restored by the hub fixture's monkeypatch
+def test_default_hub_model_that_does_not_load_gives_way_to_the_bundled_one(hub, tmp_path, monkeypatch):
+    hub.add_folder("lab/broken", damaged_bundle(tmp_path / "broken", one_more_class), tag="v1")
+    monkeypatch.setenv("ARL_MODEL_REPO", "lab/broken")
     app = upload(open_page("pages/analyze.py"), SURFING)
     assert "predicts 6 classes, but config.json lists 7" in app.warning[0].value
     assert "Using the bundled model instead" in app.warning[0].value
@@ -67,19 +64,41 @@ def test_unreachable_hub_falls_back_and_says_why(hub):
     assert not app.error
 
 
-def test_typed_hub_repo_loads_and_a_missing_one_keeps_the_model(hub):
-    hub.add_folder("lab/second", LRCN_BUNDLE)
-    app = open_page("pages/analyze.py")
-    app.sidebar.text_input[0].input("nobody/nothing@main")
-    button(app, "Load").click().run()
-    assert "nobody/nothing was not found on the Hub" in sidebar_text(app)
-    assert app.sidebar.selectbox[0].value == "hf://lab/lrcn@v1"
+def test_cached_hub_model_is_used_while_the_hub_is_down_and_the_sidebar_says_so(hub):
+    from core.models.hub import HubRef, fetch
 
-    app.sidebar.text_input[0].input("lab/second@main")
-    button(app, "Load").click().run()
-    assert not app.exception
+    fetch(HubRef.parse("lab/lrcn@v1"))  # downloaded once, by an earlier run
+    hub.stop()
+    app = open_page("pages/analyze.py")
+    assert "From the Hub: hf://lab/lrcn@v1 (cached)." in sidebar_text(app)
+    assert app.sidebar.selectbox[0].value == "hf://lab/lrcn@v1"
+    assert not app.status  # nothing to download
+    assert not app.warning and not app.error
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("nobody/nothing@main", "nobody/nothing was not found on the Hub"),
+        ("lab/private@main", "lab/private was not found on the Hub: check the name, or set HF_TOKEN"),
+        ("lab/broken@v1", "The model predicts 6 classes, but config.json lists 7."),
+    ],
+    ids=["missing", "private", "incompatible"],
+)
+def test_typed_hub_repo_loads_and_one_that_cannot_be_used_keeps_the_model(hub, tmp_path, typed, reason):
+    hub.add_folder("lab/second", LRCN_BUNDLE)
+    hub.add_folder("lab/private", LRCN_BUNDLE, private=True)
+    hub.add_folder("lab/broken", damaged_bundle(tmp_path / "broken", one_more_class), tag="v1")
+    app = load_typed(open_page("pages/analyze.py"), "lab/second@main")
     assert app.sidebar.selectbox[0].value == "hf://lab/second@main"
     assert "Hub · lab/second@main" in app.sidebar.selectbox[0].options
+    assert not app.sidebar.error
+
+    load_typed(app, typed)
+    errors = [error.value for error in app.sidebar.error]
+    assert len(errors) == 1 and reason in errors[0], errors
+    assert app.sidebar.selectbox[0].value == "hf://lab/second@main"
+    assert f"Hub · {typed}" not in app.sidebar.selectbox[0].options
 
 
 def test_pasted_link_is_fetched_and_analysed(site, monkeypatch, fresh_app_caches):

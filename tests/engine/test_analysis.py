@@ -1,7 +1,12 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from core.engine.analysis import analyze
+from core.config import MODELS_DIR
+from core.engine.analysis import analyze, predictor
+from core.models import bundle
 from tests.support import ARCHERY, SAMPLES, SURFING, moving_square, real_frames, write_video
 
 
@@ -28,13 +33,34 @@ def test_two_joined_clips_give_two_segments(lrcn_bundle, joined_video):
     assert labels[0] == "Archery" and labels[-1] == "Surfing"
 
 
-def test_shared_frame_features_equal_whole_model_windows(lrcn_bundle):
-    """The fast path (encode each frame once) must agree with running the model per window."""
-    clip = SAMPLES / "v_Biking_g01_c01.avi"
-    fast = analyze(clip, lrcn_bundle)
-    plain = analyze(clip, lrcn_bundle, share_frame_features=False)
-    assert np.array_equal(fast.starts_s, plain.starts_s)
-    assert np.abs(fast.probabilities - plain.probabilities).max() < 1e-5
+BUNDLES = sorted(config.parent for config in MODELS_DIR.glob("**/config.json"))
+SHARED_ENCODER = {"effnet_lstm", "lrcn", "late_fusion", "pose_lstm"}  # a frame encoder, then a head
+SHARING = [
+    b for b in BUNDLES if json.loads((b / "config.json").read_text())["architecture"] in SHARED_ENCODER
+]
+
+
+def test_the_bundles_that_share_frame_features_are_all_tested():
+    for folder in BUNDLES:
+        assert predictor(bundle.load(folder)).split == (folder in SHARING), folder
+
+
+@pytest.fixture(scope="module")
+def five_seconds(tmp_path_factory) -> Path:
+    """5 s of a real clip of an action no model here knows: arbitrary, unsaturated probabilities."""
+    path = tmp_path_factory.mktemp("clip") / "biking.avi"
+    return write_video(path, real_frames(SAMPLES / "v_Biking_g01_c01.avi", limit=125), fourcc="MJPG")
+
+
+@pytest.mark.parametrize("folder", SHARING, ids=lambda p: str(p.relative_to(MODELS_DIR)))
+def test_shared_frame_features_equal_whole_model_windows(folder, five_seconds):
+    """The fast path (encode each frame once, run only the head per window) must agree with
+    running the whole model on every window, for every bundle that takes it."""
+    loaded = bundle.load(folder)
+    fast = analyze(five_seconds, loaded)
+    plain = analyze(five_seconds, loaded, share_frame_features=False)
+    assert np.array_equal(fast.starts_s, plain.starts_s) and len(fast.starts_s) >= 3
+    np.testing.assert_allclose(fast.probabilities, plain.probabilities, atol=1e-5)
 
 
 @pytest.mark.parametrize("hop_s", [0.5, 1.0, 1 / 6])

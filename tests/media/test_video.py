@@ -40,12 +40,39 @@ def test_source_slower_than_target_repeats_frames(tmp_path):
     assert np.array_equal(frames[0].image, frames[1].image)
 
 
-def test_streaming_is_lazy(tmp_path):
+def test_streaming_is_lazy(tmp_path, monkeypatch):
+    """The first sampled frame costs one decoded frame, not the video; closing the stream early
+    releases the file."""
     path = write_video(tmp_path / "long.avi", moving_square(200), fps=25.0, fourcc="MJPG")
+    captures = []
+
+    class Counting:
+        def __init__(self, real):
+            self.real, self.grabs, self.released = real, 0, False
+            captures.append(self)
+
+        def grab(self):
+            self.grabs += 1
+            return self.real.grab()
+
+        def release(self):
+            self.released = True
+            self.real.release()
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    real_open = video.open_capture
+    monkeypatch.setattr(video, "open_capture", lambda p: Counting(real_open(p)))
     stream = iter_frames(path, 6.0, (32, 32))
     first = next(stream)
     assert first.index == 0 and first.time_s == 0
+    capture = captures[-1]  # probe opened (and closed) one of its own first
+    assert capture.grabs == 1 and not capture.released
+    second = next(stream)  # 6 of 25 fps: the next sample is 4 or 5 frames on
+    assert second.index == 1 and capture.grabs in (5, 6)
     stream.close()
+    assert capture.released and capture.grabs < 10
 
 
 class _MisreportingCapture:

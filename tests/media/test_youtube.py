@@ -1,5 +1,11 @@
-"""Links through the real yt-dlp code, against a plain http.server on 127.0.0.1."""
+"""Links through the real yt-dlp code, against plain http.servers on 127.0.0.1 (and on 127.0.0.2, as
+an internal address a link must not reach)."""
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +24,55 @@ def fetch_only(url: str, hosts, **kwargs) -> None:
     """Fetch and throw away: for the checks that must refuse before or during the download."""
     with youtube.fetched(url, hosts, **kwargs):
         pass
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: bound by the system, then let go."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def answering(host: str, respond) -> Iterator[tuple[str, list[str]]]:
+    """A web server on ``host`` whose every GET or HEAD is answered by ``respond(path)`` with
+    ``(status, headers, body)``; yields its base URL and the log of requested paths."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.server.paths.append(self.path)
+            status, headers, body = respond(self.path)
+            self.send_response(status)
+            for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_HEAD = do_GET
+
+    server = ThreadingHTTPServer((host, 0), Handler)
+    server.paths = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}", server.paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def redirect_inside():
+    """A link on the allowed host 127.0.0.1 that redirects (HTTP 302) to an internal address,
+    127.0.0.2, which is not allowed; yields the link and both servers' request logs."""
+    with answering("127.0.0.2", lambda path: (200, {"Content-Type": "video/mp4"}, b"internal")) as inside:
+        target, inside_paths = inside
+        with answering("127.0.0.1", lambda path: (302, {"Location": f"{target}/secret.mp4"}, b"")) as outside:
+            base, outside_paths = outside
+            yield f"{base}/watch.mp4", outside_paths, inside_paths
 
 
 @pytest.fixture
@@ -96,6 +151,22 @@ def test_a_page_pointing_at_an_internal_address_is_refused_at_the_request(site):
         fetch_only(f"{base}/internal.html", LOCAL, **LIMITS)
 
 
+def test_a_redirect_from_an_allowed_host_to_an_internal_address_is_refused(redirect_inside, tmp_path):
+    link, outside_paths, _ = redirect_inside
+    with pytest.raises(DownloadError) as refused:
+        fetch_only(link, LOCAL, temp_root=tmp_path, **LIMITS)
+    assert "/watch.mp4" in outside_paths  # the link itself was fetched, and it redirected
+    assert str(refused.value) == "The link led to 127.0.0.2, a private, local or reserved address: refused."
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_redirect_to_an_internal_address_sends_nothing_there(redirect_inside):
+    link, _, inside_paths = redirect_inside
+    with pytest.raises(DownloadError, match="127.0.0.2, a private, local or reserved address"):
+        fetch_only(link, LOCAL, **LIMITS)
+    assert inside_paths == []
+
+
 def test_a_file_over_the_size_limit_is_refused(site):
     base, _ = site
     with pytest.raises(DownloadError, match="limit is 0 MB|larger than the 0 MB limit"):
@@ -109,7 +180,7 @@ def test_missing_and_unreachable_videos_get_plain_messages(site, tmp_path):
     with pytest.raises(DownloadError, match="unavailable or private"):
         fetch_only(f"{base}/gone.mp4", LOCAL, temp_root=tmp_path, **LIMITS)
     with pytest.raises(DownloadError, match="could not be reached"):
-        fetch_only("http://127.0.0.1:9/clip.mp4", LOCAL, temp_root=tmp_path, **LIMITS)
+        fetch_only(f"http://127.0.0.1:{closed_port()}/clip.mp4", LOCAL, temp_root=tmp_path, **LIMITS)
     assert list(tmp_path.iterdir()) == []
 
 

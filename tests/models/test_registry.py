@@ -6,6 +6,7 @@ from core.errors import ModelError
 from core.models import contract, registry
 
 SHAPE = contract.InputShape(20, 64, 64)
+SMALL = contract.InputShape(8, 32, 32)  # for training steps: same layers, a fraction of the work
 
 
 @pytest.mark.parametrize("name", sorted(registry.architectures()))
@@ -52,3 +53,17 @@ def test_architectures_state_their_input():
     assert registry.input_defaults("effnet_lstm").image_size == 160
     with pytest.raises(ModelError, match="Unknown architecture"):
         registry.input_defaults("transformer9000")
+
+
+@pytest.mark.parametrize("name", sorted(registry.architectures()))
+def test_a_few_training_steps_lower_the_loss(name):
+    keras.utils.set_random_seed(0)
+    model = registry.build(name, SMALL, 3)
+    parts = contract.split(model)
+    if parts and not parts[0].trainable:  # a frozen backbone: training fits the head on its features
+        model = parts[1]
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    inputs = np.random.default_rng(1).random((6, *model.input_shape[1:]), dtype=np.float32)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    losses = [float(model.train_on_batch(inputs, labels)) for _ in range(12)]
+    assert losses[-1] < 0.7 * losses[0], losses
