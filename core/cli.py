@@ -24,6 +24,14 @@ from core.config import Settings  # noqa: E402
 from core.errors import ActionLabError, VideoError  # noqa: E402
 
 
+def _names(text: str) -> list[str]:
+    """'A,B, C' -> ['A', 'B', 'C']; '' -> []."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"'{text}' names a class twice")
+    return names
+
+
 def _groups(text: str) -> list[int]:
     """'8-11' or '8,9,10,11' or 'g08-g11' -> [8, 9, 10, 11]."""
     groups: list[int] = []
@@ -151,7 +159,14 @@ def cmd_analyze(args) -> int:
             f"{segment['confidence']:.0%}"
         )
     top = result["top"]
-    print(f"overall: {top['label']} ({top['confidence']:.0%})")
+    if top["known"]:
+        print(f"overall: {top['label']} ({top['confidence']:.0%})")
+    else:
+        closest = top["closest"]
+        print(
+            f"overall: unknown, none of the model's {len(bundle.spec.classes)} actions "
+            f"(closest: {closest['label']}, {closest['confidence']:.0%})"
+        )
     for warning in result["warnings"]:
         print(f"warning: {warning}")
     return 0
@@ -165,11 +180,15 @@ def cmd_evaluate(args) -> int:
     def report(done: int, total: int) -> None:
         print(f"\r{done}/{total} clips", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    result = evaluate(args.data_dir, bundle, args.groups, progress=report if sys.stderr.isatty() else None)
+    progress = report if sys.stderr.isatty() else None
+    result = evaluate(args.data_dir, bundle, args.groups, progress=progress, unknown_dir=args.unknown)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
-    print(f"accuracy {result.accuracy:.4f} on {result.n_clips} clips ({bundle.name})")
+    skipped = f"; {result.skipped} clips of other classes skipped" if result.skipped else ""
+    print(f"accuracy {result.accuracy:.4f} on {result.n_clips} clips ({bundle.name}){skipped}")
+    if result.open_set:
+        print("open set: " + ", ".join(f"{key} {value}" for key, value in result.open_set.items()))
     for name, score in result.per_class.items():
         figures = f"precision {score.precision:.3f}  recall {score.recall:.3f}  ({score.support} clips)"
         print(f"  {name:<16} {figures}")
@@ -192,6 +211,8 @@ def cmd_train(args) -> int:
         strategy=args.strategy,
         cpu_devices=args.cpu_devices,
         limit_clips=args.limit_clips,
+        classes=tuple(args.classes),
+        open_set="" if args.open_set == "none" else args.open_set,
     )
     train(args.data_dir, config, args.out, args.command_line, cache_dir=args.cache_dir)
     return 0
@@ -256,6 +277,7 @@ def cmd_bench(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from core.models.calibration import SCORES as OPEN_SET_SCORES
     from core.models.registry import architectures
     from core.training.dataset import TASKS
     from core.training.trainer import STRATEGIES, TrainingConfig
@@ -277,6 +299,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data_dir")
     evaluate.add_argument("--model")
     evaluate.add_argument("--groups", type=_groups, help="only these UCF groups, e.g. 8-11")
+    evaluate.add_argument("--unknown", help="a folder of clips of actions the model was not taught")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_evaluate)
 
@@ -298,6 +321,15 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--val-groups", type=_groups, default="8-11")
+    train.add_argument(
+        "--classes", type=_names, default="", help="comma-separated class folders to learn (default: all)"
+    )
+    train.add_argument(
+        "--open-set",
+        default=defaults.open_set,
+        choices=[*OPEN_SET_SCORES, "none"],
+        help="known-ness score calibrated on the validation groups (frozen-backbone models)",
+    )
     train.add_argument("--strategy", default="default", choices=STRATEGIES)
     train.add_argument(
         "--cpu-devices",

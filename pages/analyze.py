@@ -120,14 +120,21 @@ except ActionLabError as error:
 
 for warning in timeline.warnings:
     st.warning(warning)
-label, confidence = timeline.top_k(1)[0]
-if confidence < config.uncertain_below:
+verdict = timeline.verdict()
+if not verdict.known:
     st.warning(
-        f"The model is unsure: its best guess is **{label}** at only {confidence:.0%}. The clip may show "
-        f"an action outside the {len(model.spec.classes)} it knows."
+        f"None of the {len(timeline.classes)} actions I know (closest: **{verdict.closest}**, "
+        f"{verdict.confidence:.0%}). Grey stretches of the timeline look like nothing it was taught."
+    )
+elif verdict.confidence < config.uncertain_below:
+    st.warning(
+        f"The model is unsure: its best guess is **{verdict.label}** at only {verdict.confidence:.0%}. "
+        f"The clip may show an action outside the {len(timeline.classes)} it knows."
     )
 else:
-    st.success(f"Overall: **{label}** ({confidence:.0%})")
+    st.success(f"Overall: **{verdict.label}** ({verdict.confidence:.0%})")
+if timeline.open_set is None:
+    st.caption("This model has no open-set calibration: it always names one of its actions.")
 
 segments = timeline.segments(smoothing)
 st.plotly_chart(timeline_figure(timeline, smoothing), width="stretch")

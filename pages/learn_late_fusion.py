@@ -3,7 +3,8 @@ import streamlit as st
 
 from core.models.contract import to_unit
 from core.models.fusion import per_frame_probabilities
-from core.views.introspect import label_in_name, shuffled_prediction
+from core.training.dataset import label_in_name
+from core.views.introspect import shuffled_prediction
 from core.views.learn_charts import fusion_figure
 from pages._app.learn import approach_page, clip_frames, clip_windows
 

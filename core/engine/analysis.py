@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.engine.timeline import Timeline
+from core.engine import knownness
+from core.engine.timeline import OpenSetRule, Timeline
 from core.engine.windows import cut_windows, window_indices, window_starts
 from core.errors import VideoError
 from core.media.prefetch import prefetched
 from core.media.video import FALLBACK_FPS, SampledFrame, VideoInfo, iter_frames, probe
 from core.models import contract, registry
 from core.models.bundle import ModelBundle
+from core.models.calibration import FEATURE_SCORES
 from core.models.contract import to_unit
 
 Progress = Callable[[float, str], None]
@@ -151,11 +153,34 @@ class _ProgressReporter:
             self.callback(1.0, "done")
 
 
+def _needs_features(bundle: ModelBundle) -> bool:
+    """Whether the bundle's known-ness score is computed from frame features."""
+    calibration = bundle.spec.open_set
+    return calibration is not None and calibration.score in FEATURE_SCORES
+
+
+class _Windows:
+    """What the computations below return: each window's class probabilities and, for a bundle
+    whose known-ness score is a feature score, each window's known-ness (its frames' mean)."""
+
+    def __init__(self, classes: int):
+        self.probabilities: list[np.ndarray] = []
+        self.knownness: list[np.ndarray] = []
+        self.classes = classes
+
+    def result(self) -> tuple[np.ndarray, np.ndarray | None]:
+        if not self.probabilities:
+            return np.empty((0, self.classes)), None
+        knownness = np.concatenate(self.knownness) if self.knownness else None
+        return np.concatenate(self.probabilities), knownness
+
+
 def _probabilities_split(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
-) -> tuple[np.ndarray, list[int], int]:
-    """Window probabilities, window starts and the number of frames read."""
+) -> tuple[_Windows, list[int], int]:
+    """Window probabilities (and features), window starts and the number of frames read."""
     run = predictor(bundle)
+    windows = _Windows(len(bundle.spec.classes))
     features = []
     count = 0
     for batch in _batched(frames, FRAME_BATCH):
@@ -163,31 +188,39 @@ def _probabilities_split(
         count += len(batch)
         report.frames(count)
     if not features:
-        return np.empty((0, len(bundle.spec.classes))), [], 0
+        return windows, [], 0
     features = np.concatenate(features)
     length = bundle.spec.sequence_length
     starts = window_starts(count, length, hop)
-    outputs = [
-        run.classify_features(cut_windows(features, chunk, length))
-        for chunk in _batched(iter(starts), WINDOW_BATCH)
-    ]
-    return np.concatenate(outputs), starts, count
+    scores = knownness.frame_scores(bundle.spec.open_set, features) if _needs_features(bundle) else None
+    for chunk in _batched(iter(starts), WINDOW_BATCH):
+        windows.probabilities.append(run.classify_features(cut_windows(features, chunk, length)))
+        if scores is not None:
+            windows.knownness.append(cut_windows(scores, chunk, length).mean(axis=1))
+    return windows, starts, count
 
 
 def _probabilities_whole(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
-) -> tuple[np.ndarray, list[int], int]:
-    """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them."""
+) -> tuple[_Windows, list[int], int]:
+    """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them.
+    A known-ness score that needs frame features encodes each window's frames (this path is the
+    plain reference computation, not the fast one)."""
     run = predictor(bundle)
     length = bundle.spec.sequence_length
     recent: deque[np.ndarray] = deque(maxlen=length)
     pending: list[np.ndarray] = []
-    outputs: list[np.ndarray] = []
+    windows = _Windows(len(bundle.spec.classes))
     count = 0
 
     def flush() -> None:
         if pending:
-            outputs.append(run.classify_windows(np.stack(pending)))
+            batch = np.stack(pending)
+            windows.probabilities.append(run.classify_windows(batch))
+            if _needs_features(bundle):
+                encoded = run.encode_frames(batch.reshape(-1, *batch.shape[2:]))
+                scores = knownness.frame_scores(bundle.spec.open_set, encoded)
+                windows.knownness.append(scores.reshape(len(batch), length).mean(axis=1))
             pending.clear()
 
     for frame in frames:
@@ -200,7 +233,7 @@ def _probabilities_whole(
                 flush()
                 report.frames(count)
     if count == 0:
-        return np.empty((0, len(bundle.spec.classes))), [], 0
+        return windows, [], 0
     starts = window_starts(count, length, hop)
     if count < length:
         buffered = np.stack(recent)
@@ -208,7 +241,7 @@ def _probabilities_whole(
     elif starts[-1] % hop != 0:
         pending.append(np.stack(recent))
     flush()
-    return np.concatenate(outputs), starts, count
+    return windows, starts, count
 
 
 def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ...]:
@@ -264,9 +297,13 @@ def analyze(
     report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
     shared = share_frame_features and predictor(bundle).split
     compute = _probabilities_split if shared else _probabilities_whole
-    probabilities, window_first_frames, count = compute(frames, bundle, hop, report)
+    windows, window_first_frames, count = compute(frames, bundle, hop, report)
     if count == 0:
         raise VideoError(f"{Path(video).name} contains no decodable video frames.")
+    probabilities, scores = windows.result()
+    calibration = spec.open_set
+    if calibration is not None and scores is None:  # a score of the window's probabilities
+        scores = knownness.msp_score(probabilities)
     starts = np.array(window_first_frames, dtype=float)
     ends = np.minimum(starts + spec.sequence_length, count)
     report.done()
@@ -279,6 +316,8 @@ def analyze(
         probabilities=probabilities.astype(np.float64),
         frames_analysed=count,
         warnings=_warnings(info, count, bundle),
+        knownness=scores,
+        open_set=None if calibration is None else OpenSetRule.of(calibration),
     )
 
 
@@ -288,7 +327,7 @@ def window_probabilities(frames: np.ndarray, bundle: ModelBundle) -> np.ndarray:
     are no file, such as a clip played backwards (the direction task)."""
     sampled = (SampledFrame(i, i / bundle.spec.sampling_fps, image) for i, image in enumerate(frames))
     compute = _probabilities_split if predictor(bundle).split else _probabilities_whole
-    probabilities, _, count = compute(sampled, bundle, bundle.spec.hop_frames, _ProgressReporter(1, None))
+    windows, _, count = compute(sampled, bundle, bundle.spec.hop_frames, _ProgressReporter(1, None))
     if count == 0:
         raise VideoError("No frames to classify.")
-    return probabilities
+    return windows.result()[0]

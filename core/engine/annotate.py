@@ -14,7 +14,8 @@ from core.media.video import probe
 
 
 def annotated_copy(source: str | Path, timeline: Timeline, folder: str | Path, smoothing: int = 3) -> Path:
-    """An H.264 copy with the current action and its confidence drawn on every frame."""
+    """An H.264 copy with the current action and its confidence drawn on every frame ("unknown"
+    with the closest action where the segment is none of the model's)."""
     source = Path(source)
     info = probe(source)
     segments = timeline.segments(smoothing)
@@ -25,8 +26,10 @@ def annotated_copy(source: str | Path, timeline: Timeline, folder: str | Path, s
     def draw(frame: np.ndarray, time_s: float) -> None:
         segment = next((s for s in segments if time_s < s.end_s), segments[-1])
         window = int(np.abs(centres - time_s).argmin())
-        confidence = timeline.probabilities[window, classes.index(segment.label)]
-        text = f"{segment.label} {confidence:.0%}"
+        if segment.known:
+            text = f"{segment.label} {timeline.probabilities[window, classes.index(segment.label)]:.0%}"
+        else:
+            text = f"unknown (closest: {segment.closest})"
         (width, height), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
         cv2.rectangle(frame, (6, 6), (18 + width, 18 + height + 6), (0, 0, 0), -1)
         cv2.putText(frame, text, (12, 12 + height), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2)

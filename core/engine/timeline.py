@@ -1,4 +1,6 @@
-"""The result of analysing a video: class probabilities per window, and what follows from them."""
+"""The result of analysing a video: class probabilities and a known-ness score per window, and
+what follows from them. "unknown" is a label of its own: a stretch whose windows score below the
+bundle's calibrated threshold is none of the model's classes, whatever its softmax says."""
 
 from __future__ import annotations
 
@@ -10,21 +12,68 @@ import numpy as np
 
 from core.media.video import VideoInfo
 
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class OpenSetRule:
+    """What a timeline needs of its bundle's calibration to say "unknown"."""
+
+    score: str
+    threshold: float  # the whole video
+    window_threshold: float  # one (smoothed) window
+
+    @classmethod
+    def of(cls, calibration) -> OpenSetRule:
+        return cls(calibration.score, calibration.threshold, calibration.window_threshold)
+
 
 @dataclass(frozen=True)
 class Segment:
+    """A run of windows with one label. For an unknown run, ``closest`` is the known class its
+    windows found most likely and ``confidence`` that class's mean probability."""
+
     start_s: float
     end_s: float
     label: str
     confidence: float
+    closest: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.label != UNKNOWN
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
             "label": self.label,
             "confidence": round(self.confidence, 4),
+            "known": self.known,
         }
+        if not self.known:
+            data["closest"] = self.closest
+        return data
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The whole video in one answer: its best class, or unknown with the closest class beside."""
+
+    label: str
+    confidence: float
+    closest: str
+    score: float | None  # the video's known-ness (mean window score); None without calibration
+
+    @property
+    def known(self) -> bool:
+        return self.label != UNKNOWN
+
+    def to_dict(self) -> dict:
+        data = {"label": self.label, "confidence": round(self.confidence, 4), "known": self.known}
+        if not self.known:
+            data["closest"] = {"label": self.closest, "confidence": round(self.confidence, 4)}
+        return data
 
 
 @dataclass(frozen=True)
@@ -39,6 +88,8 @@ class Timeline:
     probabilities: np.ndarray  # (windows, classes)
     frames_analysed: int
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    knownness: np.ndarray | None = None  # (windows,), higher = more like what the model was taught
+    open_set: OpenSetRule | None = None  # None: an uncalibrated bundle, which never says unknown
 
     @property
     def duration_s(self) -> float:
@@ -47,40 +98,55 @@ class Timeline:
     def smoothed(self, windows: int = 3) -> np.ndarray:
         """Probabilities averaged over ``windows`` neighbouring windows, centred (an even
         number is rounded up to the next odd one; 1 = none)."""
-        if windows <= 1 or len(self.probabilities) < 2:
-            return self.probabilities
-        half = windows // 2
-        padded = np.pad(self.probabilities, ((half, half), (0, 0)), mode="edge")
-        kernel = np.ones(2 * half + 1) / (2 * half + 1)
-        return np.stack(
-            [np.convolve(padded[:, c], kernel, mode="valid") for c in range(padded.shape[1])], axis=1
-        )
+        return _smoothed(self.probabilities, windows)
+
+    def known_windows(self, smoothing: int = 3) -> np.ndarray:
+        """Which windows look like something the model was taught (all of them without calibration)."""
+        if self.open_set is None or self.knownness is None:
+            return np.ones(len(self.probabilities), bool)
+        return self.smoothed_knownness(smoothing) >= self.open_set.window_threshold
+
+    def smoothed_knownness(self, smoothing: int = 3) -> np.ndarray:
+        """Window scores averaged like the probabilities are before segmenting."""
+        return _smoothed(self.knownness[:, None], smoothing)[:, 0]
 
     def segments(self, smoothing: int = 3, min_windows: int = 2) -> list[Segment]:
-        """Runs of windows with the same top label; runs shorter than ``min_windows`` are
-        flickers and join the neighbour they are most like."""
+        """Runs of windows with the same top label, "unknown" being one; runs shorter than
+        ``min_windows`` are flickers and join the neighbour they are most like."""
         probabilities = self.smoothed(smoothing)
-        labels = probabilities.argmax(axis=1)
+        known = self.known_windows(smoothing)
+        # the unknown label is one more column: 1 where a window is unknown, and 0 for its classes
+        labelled = np.hstack([probabilities * known[:, None], (~known)[:, None].astype(float)])
+        labels = labelled.argmax(axis=1)
         runs = _runs(labels)
-        runs = _absorb_short_runs(runs, probabilities, min_windows)
+        runs = _absorb_short_runs(runs, labelled, min_windows)
         centres = (self.starts_s + self.ends_s) / 2
         segments = []
         for index, (label, first, last) in enumerate(runs):
             start = 0.0 if index == 0 else (centres[first - 1] + centres[first]) / 2
             end = self.duration_s if index == len(runs) - 1 else (centres[last] + centres[last + 1]) / 2
-            confidence = float(self.probabilities[first : last + 1, label].mean())
-            segments.append(Segment(float(start), float(end), self.classes[label], confidence))
+            mean = self.probabilities[first : last + 1].mean(axis=0)
+            if label == len(self.classes):
+                closest = int(mean.argmax())
+                segment = Segment(
+                    float(start), float(end), UNKNOWN, float(mean[closest]), self.classes[closest]
+                )
+            else:
+                segment = Segment(float(start), float(end), self.classes[label], float(mean[label]))
+            segments.append(segment)
         return segments
 
     def spread_windows(self, count: int = 8) -> list[tuple[float, str, float]]:
-        """(centre time, top label, its probability) of up to ``count`` windows spread evenly
-        over the video: what a strip of sampled frames shows."""
+        """(centre time, top label or unknown, top probability) of up to ``count`` windows spread
+        evenly over the video: what a strip of sampled frames shows."""
         picks = np.unique(np.linspace(0, len(self.starts_s) - 1, num=min(count, len(self.starts_s))).round())
+        known = self.known_windows(smoothing=1)
         result = []
         for window in picks.astype(int):
             best = int(self.probabilities[window].argmax())
             centre = float(self.starts_s[window] + self.ends_s[window]) / 2
-            result.append((round(centre, 3), self.classes[best], float(self.probabilities[window, best])))
+            label = self.classes[best] if known[window] else UNKNOWN
+            result.append((round(centre, 3), label, float(self.probabilities[window, best])))
         return result
 
     def mean_probabilities(self) -> np.ndarray:
@@ -92,9 +158,23 @@ class Timeline:
         order = np.argsort(-mean)[:k]
         return [(self.classes[i], float(mean[i])) for i in order]
 
-    def to_dict(self, smoothing: int = 3) -> dict:
+    def video_score(self) -> float | None:
+        """The whole video's known-ness: its windows' scores averaged."""
+        if self.open_set is None or self.knownness is None or not len(self.knownness):
+            return None
+        return float(self.knownness.mean())
+
+    def verdict(self) -> Verdict:
+        """The best class of the whole video, or unknown when its known-ness is below the
+        bundle's threshold (never for an uncalibrated bundle)."""
         label, confidence = self.top_k(1)[0]
-        return {
+        score = self.video_score()
+        known = score is None or score >= self.open_set.threshold
+        return Verdict(label if known else UNKNOWN, confidence, label, score)
+
+    def to_dict(self, smoothing: int = 3) -> dict:
+        verdict = self.verdict()
+        data = {
             "video": {
                 "path": self.video.path,
                 "duration_s": round(self.duration_s, 3),
@@ -108,26 +188,54 @@ class Timeline:
                     "start_s": round(float(s), 3),
                     "end_s": round(float(e), 3),
                     "probabilities": {c: round(float(p), 5) for c, p in zip(self.classes, row, strict=False)},
+                    **({} if self.knownness is None else {"knownness": round(float(self.knownness[i]), 5)}),
                 }
-                for s, e, row in zip(self.starts_s, self.ends_s, self.probabilities, strict=False)
+                for i, (s, e, row) in enumerate(
+                    zip(self.starts_s, self.ends_s, self.probabilities, strict=False)
+                )
             ],
             "segments": [s.to_dict() for s in self.segments(smoothing)],
-            "top": {"label": label, "confidence": round(confidence, 4)},
+            "top": verdict.to_dict(),
             "top_k": [{"label": c, "confidence": round(p, 4)} for c, p in self.top_k(len(self.classes))],
             "warnings": list(self.warnings),
         }
+        if self.open_set is not None:
+            data["open_set"] = {
+                "score": self.open_set.score,
+                "threshold": round(self.open_set.threshold, 5),
+                "window_threshold": round(self.open_set.window_threshold, 5),
+                "video_score": None if verdict.score is None else round(verdict.score, 5),
+            }
+        return data
 
     def to_csv(self) -> str:
+        """One row per window; with calibration, its known-ness and whether it is known (unsmoothed)."""
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["start_s", "end_s", "top_label", "top_probability", *self.classes])
-        for start, end, row in zip(self.starts_s, self.ends_s, self.probabilities, strict=False):
+        scored = self.knownness is not None and self.open_set is not None
+        extra = ["knownness", "known"] if scored else []
+        writer.writerow(["start_s", "end_s", "top_label", "top_probability", *extra, *self.classes])
+        known = self.known_windows(smoothing=1)
+        for i, (start, end, row) in enumerate(
+            zip(self.starts_s, self.ends_s, self.probabilities, strict=False)
+        ):
             best = int(row.argmax())
+            label = self.classes[best] if known[i] else UNKNOWN
+            values = [f"{self.knownness[i]:.5f}", str(bool(known[i]))] if scored else []
             writer.writerow(
-                [f"{start:.3f}", f"{end:.3f}", self.classes[best], f"{row[best]:.5f}"]
-                + [f"{p:.5f}" for p in row]
+                [f"{start:.3f}", f"{end:.3f}", label, f"{row[best]:.5f}", *values, *(f"{p:.5f}" for p in row)]
             )
         return out.getvalue()
+
+
+def _smoothed(values: np.ndarray, windows: int) -> np.ndarray:
+    """Each column averaged over ``windows`` neighbouring rows, centred, edges repeated."""
+    if windows <= 1 or len(values) < 2:
+        return values
+    half = windows // 2
+    padded = np.pad(values, ((half, half), (0, 0)), mode="edge")
+    kernel = np.ones(2 * half + 1) / (2 * half + 1)
+    return np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(padded.shape[1])], axis=1)
 
 
 def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:

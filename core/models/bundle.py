@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.errors import ModelError
+from core.models.calibration import CALIBRATION_FILE, FEATURE_SCORES, Calibration, read_arrays, write_arrays
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -34,6 +35,7 @@ class BundleSpec:
     normalization: str = "unit"  # uint8 / 255 -> [0, 1]
     hop_frames: int = 3
     task: str = "action"  # or "direction": was the clip played forwards or backwards (core.training.dataset)
+    open_set: Calibration | None = None  # None: the bundle never says "unknown"
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -48,10 +50,15 @@ class BundleSpec:
         data = asdict(self)
         data["classes"] = list(self.classes)
         data["image_size"] = list(self.image_size)
+        data.pop("open_set")
+        if self.open_set is not None:
+            data["open_set"] = self.open_set.to_dict()
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> BundleSpec:
+    def from_dict(cls, data: dict, arrays: dict | None = None) -> BundleSpec:
+        """``arrays``: the bundle's calibration.npz, when it has one."""
+        open_set = data.get("open_set")
         try:
             spec = cls(
                 name=str(data["name"]),
@@ -63,6 +70,7 @@ class BundleSpec:
                 normalization=str(data.get("normalization", "unit")),
                 hop_frames=int(data.get("hop_frames", 3)),
                 task=str(data.get("task", "action")),
+                open_set=None if open_set is None else Calibration.from_dict(open_set, arrays),
             )
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ModelError(f"config.json is incomplete or malformed ({error!r}).") from error
@@ -130,6 +138,16 @@ def _check_shapes(model, spec: BundleSpec) -> None:
     outputs = model.output_shape[-1]
     if outputs != len(spec.classes):
         raise ModelError(f"The model predicts {outputs} classes, but config.json lists {len(spec.classes)}.")
+    if spec.open_set is not None and spec.open_set.score in FEATURE_SCORES:
+        from core.models.contract import split
+
+        parts = split(model)
+        width = parts[0].output.shape[-1] if parts else None
+        if width != spec.open_set.feature_dim:
+            raise ModelError(
+                f"The bundle's open-set calibration was made on {spec.open_set.feature_dim}-wide frame "
+                f"features, but its model's frame encoder gives {width}: it belongs to another backbone."
+            )
 
 
 def load(ref: str | Path, progress=None) -> ModelBundle:
@@ -151,7 +169,10 @@ def _load_folder(folder: Path) -> ModelBundle:
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise ModelError(f"{folder} is not a model bundle: it has no {CONFIG_FILE}.")
-    spec = BundleSpec.from_dict(_read_json(config_path))
+    arrays_path = folder / CALIBRATION_FILE
+    spec = BundleSpec.from_dict(
+        _read_json(config_path), read_arrays(arrays_path) if arrays_path.is_file() else None
+    )
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise ModelError(f"{folder} is not a complete model bundle: it has no {MODEL_FILE}.")
@@ -174,9 +195,17 @@ def save(folder: str | Path, model, spec: BundleSpec, metrics: dict, card: str) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / MODEL_FILE)
-    (folder / CONFIG_FILE).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_config(folder, spec)
     write_documents(folder, metrics, card)
     return folder
+
+
+def write_config(folder: str | Path, spec: BundleSpec) -> None:
+    """config.json, and calibration.npz when the spec's calibration carries reference data."""
+    folder = Path(folder)
+    (folder / CONFIG_FILE).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if spec.open_set is not None and spec.open_set.arrays:
+        write_arrays(folder / CALIBRATION_FILE, spec.open_set.arrays)
 
 
 def write_documents(folder: str | Path, metrics: dict, card: str) -> None:

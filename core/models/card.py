@@ -47,6 +47,37 @@ def _fed(spec: BundleSpec) -> str:
     )
 
 
+def _chosen(config: dict) -> str:
+    """Which class folders were learned, when --classes chose them."""
+    classes = config.get("classes") or []
+    return f"; classes chosen with `--classes`: {', '.join(classes)}" if classes else "; every class folder"
+
+
+def _action_limits(spec: BundleSpec, validation: dict) -> str:
+    calibration = spec.open_set
+    if calibration is None:
+        return f"""{len(spec.classes)} classes only: any other action is mapped to one of them, often
+with high confidence, because the model knows no other answer. Footage unlike the training clips
+(320x240 YouTube videos) will be less reliable."""
+    figures = validation.get("open_set") or {}
+    accepted = figures.get("known_accepted")
+    return f"""{len(spec.classes)} classes only, but the model says so: every window gets a known-ness score
+(`{calibration.score}`: {_SCORE_WORDS[calibration.score]}), and a video scoring below
+{calibration.threshold:.4f} (a window: {calibration.window_threshold:.4f}, after smoothing) is
+reported as **unknown**, with the closest known action beside it. The thresholds were chosen on
+validation groups {list(calibration.groups)} so that {calibration.accepted:.0%} of their clips are accepted
+({"" if accepted is None else f"measured: {accepted:.1%}, "}accuracy among the accepted
+{figures.get("accepted_accuracy", float("nan")):.1%}); the reference data comes from the training groups only.
+Footage unlike the training clips (320x240 YouTube videos) will be less reliable."""
+
+
+_SCORE_WORDS = {
+    "knn": "distance from the window's mean frame feature to its nearest training window",
+    "mahalanobis": "class-conditional Mahalanobis distance of the window's mean frame feature",
+    "msp": "the largest class probability",
+}
+
+
 def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, backbone: str = "") -> str:
     """The card; ``backbone`` describes a frozen pretrained frame encoder (origin, licence), if any."""
     validation = metrics["validation"]
@@ -82,9 +113,7 @@ order-blind model scores 50% by construction; motion that looks the same both wa
     else:
         what = f"""recognises
 {len(spec.classes)} actions of `{dataset}` (task `action`): {", ".join(spec.classes)}."""
-        limits = f"""{len(spec.classes)} classes only: any other action is mapped to one of them, often
-with high confidence, because the model knows no other answer. Footage unlike the training clips
-(320x240 YouTube videos) will be less reliable."""
+        limits = _action_limits(spec, validation)
     return f"""{_front_matter(spec, validation["accuracy"], dataset)}
 # {spec.name}
 
@@ -123,8 +152,8 @@ Trained for {training["epochs_run"]} epochs (best: {training["best_epoch"]}) in
 {command}
 ```
 
-Data: `{dataset}` ({split["train_clips"] + split["val_clips"]} clips). Each epoch draws
-{training["config"]["windows_per_clip"]} {augmentation};
+Data: `{dataset}` ({split["train_clips"] + split["val_clips"]} clips{_chosen(training["config"])}).
+Each epoch draws {training["config"]["windows_per_clip"]} {augmentation};
 AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {training["config"]["seed"]}.
 
 ## Limits

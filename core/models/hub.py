@@ -22,11 +22,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import ModelError
+from core.models.calibration import CALIBRATION_FILE
 
 SCHEME = "hf://"
 DEFAULT_ENDPOINT = "https://huggingface.co"
 REQUIRED_FILES = ("config.json", "model.keras")  # config first: a repo that is no bundle fails fast
-OPTIONAL_FILES = ("metrics.json", "README.md")
+DOCUMENTS = ("metrics.json", "README.md")  # optional to load, required to publish
+OPTIONAL_FILES = (*DOCUMENTS, CALIBRATION_FILE)  # calibration.npz: only open-set bundles have one
 BUNDLE_FILES = REQUIRED_FILES + OPTIONAL_FILES
 ANSWER_LIMIT_S = 2.0  # the Hub's first answer; with loading the bundled model, under 3 s in all
 ETAG_TIMEOUT_S = 5.0
@@ -170,6 +172,8 @@ def _fetch_file(ref: HubRef, name: str, local_only: bool, progress: Progress | N
         return Path(_download(ref, name, local_only, progress))
     except errors.EntryNotFoundError as error:
         if isinstance(error, errors.LocalEntryNotFoundError):
+            if name not in REQUIRED_FILES:
+                return None  # not in the cache: the bundle had none when it was downloaded
             raise HubUnreachable(
                 f"{ref} is not in the local cache and the Hub cannot be reached"
                 + (" (HF_HUB_OFFLINE is set)." if offline() else ".")
@@ -282,7 +286,7 @@ def _card_metadata(card: str) -> str:
 
 def check_publishable(folder: Path) -> None:
     """A bundle goes up only whole, with the card metadata that makes it findable on the Hub."""
-    missing = [name for name in BUNDLE_FILES if not (folder / name).is_file()]
+    missing = [name for name in (*REQUIRED_FILES, *DOCUMENTS) if not (folder / name).is_file()]
     if missing:
         raise ModelError(f"{folder} is not a complete bundle: it lacks {', '.join(missing)}.")
     card = (folder / "README.md").read_text(encoding="utf-8")

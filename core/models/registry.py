@@ -22,10 +22,13 @@ from dataclasses import dataclass
 import keras
 
 from core.errors import ModelError
-from core.models import efficientnet_lite, fusion, pose, recurrent
+from core.models import efficientnet_lite, fusion, pose, recurrent, temporal_conv
 from core.models.contract import SCRATCH_INPUT, FrameEncoder, InputDefaults, InputShape
 
 Builder = Callable[[InputShape, int], keras.Model]
+# Chosen by measuring validation accuracy against backbone time (tools/effnet_tradeoff.py; the
+# table is in the effnet-lstm bundle's model card): 3.25 s windows of 160x160 frames at 4 fps.
+EFFNET_INPUT = InputDefaults(sequence_length=13, image_size=160, sampling_fps=4.0, hop_frames=2)
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,16 @@ _ARCHITECTURES: dict[str, Architecture] = {
     "convlstm": Architecture(
         recurrent.build_convlstm, "ConvLSTM2D blocks: convolutions inside the recurrent cell"
     ),
-    # Chosen by measuring validation accuracy against backbone time (tools/effnet_tradeoff.py; the
-    # table is in the effnet-lstm bundle's model card): 3.25 s windows of 160x160 frames at 4 fps.
     "effnet_lstm": Architecture(
         recurrent.build_effnet_lstm,
         "Frozen ImageNet EfficientNet-Lite0 on each frame, then an LSTM over the sequence",
-        InputDefaults(sequence_length=13, image_size=160, sampling_fps=4.0, hop_frames=2),
+        EFFNET_INPUT,
+        backbone=efficientnet_lite.PROVENANCE,
+    ),
+    "effnet_tcn": Architecture(
+        temporal_conv.build_effnet_tcn,
+        "Frozen ImageNet EfficientNet-Lite0 on each frame, then dilated temporal convolutions, pooled",
+        EFFNET_INPUT,
         backbone=efficientnet_lite.PROVENANCE,
     ),
     "pose_lstm": Architecture(

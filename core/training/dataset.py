@@ -56,6 +56,11 @@ def group_of(name: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def label_in_name(name: str, classes) -> str | None:
+    """The true action of a UCF101 clip, from its file name (``v_Surfing_g10_c02.avi``)."""
+    return next((label for label in classes if f"_{label}_" in f"_{name}_".replace(".", "_")), None)
+
+
 def _class_folder(entry: Path) -> Path | None:
     """The folder a ``<Class>`` entry stands for: a folder, a symbolic link to one, or a link
     file (a few bytes naming a folder relative to it: how git checks out a symbolic link where

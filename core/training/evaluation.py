@@ -1,19 +1,25 @@
 """Clip-level scoring of a bundle on a ``<Class>/<clip>`` folder, through the real analysis path:
 file by file (``evaluate``), or on decoded, possibly reversed frames through the same window
-computation (``evaluate_frames``)."""
+computation (``evaluate_frames``). A bundle is scored on the classes it knows; clips of other
+classes are skipped and counted. For a calibrated bundle, ``evaluate`` also reports how its
+open-set threshold treats those known clips and, given a folder of clips of actions it was
+not taught, how well its known-ness score tells them apart (AUROC) and how many it refuses."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from core.config import VIDEO_SUFFIXES
 from core.engine.analysis import analyze, window_probabilities
+from core.engine.timeline import Timeline
 from core.errors import DatasetError, ModelError
 from core.models.bundle import ModelBundle
-from core.training.dataset import DIRECTIONS, Clip, directed_views, scan
+from core.training.calibrate import auroc
+from core.training.dataset import DIRECTIONS, Clip, directed_views, label_in_name, scan
 
 
 @dataclass(frozen=True)
@@ -33,10 +39,16 @@ class EvaluationReport:
     confusion: list[list[int]]  # rows: true class, columns: predicted class
     groups: list[int] | None
     mistakes: list[dict]
+    skipped: int = 0  # clips of classes the bundle does not know
+    open_set: dict | None = None  # a calibrated bundle's refusals (see ``open_set_figures``)
+    judgements: list = field(default_factory=list, repr=False)  # every clip's verdict
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("judgements")
         data["accuracy"] = round(self.accuracy, 4)
+        if self.open_set is None:
+            data.pop("open_set")
         return data
 
 
@@ -48,6 +60,7 @@ class Judgement:
     true: str
     predicted: str
     confidence: float
+    knownness: float | None = None  # the clip's known-ness score, for a calibrated bundle
 
 
 def scores(classes: list[str], truth: list[int], predicted: list[int]) -> tuple[dict, list[list[int]]]:
@@ -68,28 +81,134 @@ def scores(classes: list[str], truth: list[int], predicted: list[int]) -> tuple[
     return per_class, confusion.tolist()
 
 
+# Classes that share a scene and differ in motion or instrument: where a single frame is not
+# enough, and where a model's grasp of time shows (``within``).
+LOOKALIKES = {
+    "cricket": ("CricketBowling", "CricketShot"),
+    "string instruments": ("PlayingCello", "PlayingSitar", "PlayingViolin"),
+}
+
+
+def within(validation: dict, members: tuple[str, ...]) -> dict | None:
+    """Among a report's clips of ``members``: the share given the right class, and the confusion
+    between just those classes (rows: true). None when the report has fewer than two of them."""
+    classes = validation["classes"]
+    present = [m for m in members if m in classes]
+    if len(present) < 2:
+        return None
+    rows = [classes.index(m) for m in present]
+    confusion = np.array(validation["confusion"])
+    clips = int(confusion[rows].sum())
+    right = int(sum(confusion[r, r] for r in rows))
+    among = confusion[np.ix_(rows, rows)].tolist()
+    return {
+        "classes": present,
+        "accuracy": round(right / clips, 4) if clips else None,
+        "clips": clips,
+        "confusion": among,
+        "table": [
+            {"true": name, **dict(zip(present, row, strict=True))}
+            for name, row in zip(present, among, strict=True)
+        ],
+    }
+
+
 def evaluate(
     data_dir: str | Path,
     bundle: ModelBundle,
     groups: Iterable[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
     clips: list[Clip] | None = None,
+    unknown_dir: str | Path | None = None,
+    on_timeline: Callable[[Clip, Timeline], None] | None = None,
 ) -> EvaluationReport:
-    """Analyse every clip (or just ``clips``) and compare its overall top label with its class."""
+    """Analyse every clip of the bundle's classes (or just ``clips``) and compare its overall
+    top label with its class; ``unknown_dir``: clips of actions the bundle was not taught."""
     groups = sorted(set(groups)) if groups is not None else None
     if clips is None:
         _, clips = scan(data_dir, groups)
     classes = list(bundle.spec.classes)
-    _check_labels(clips, classes)
+    known = [c for c in clips if c.label in classes]
+    if not known:
+        found = sorted({c.label for c in clips})
+        raise DatasetError(f"None of the classes {found} of these clips is one of the model's: {classes}.")
+    unknown_clips = video_files(unknown_dir) if unknown_dir is not None else []
+    # a UCF101 clip of one of the bundle's own classes is no unknown action, wherever it lies
+    known_by_name = [p for p in unknown_clips if label_in_name(p.name, classes)]
+    unknown_clips = [p for p in unknown_clips if p not in known_by_name]
+    if unknown_clips and bundle.spec.open_set is None:
+        raise ModelError(f"{bundle.name} has no open-set calibration: it cannot refuse unknown clips.")
+    # a calibrated bundle meets the folder's other classes as unknown actions (leave-classes-out)
+    others = [c.path for c in clips if c.label not in classes] if bundle.spec.open_set is not None else []
+    total = len(known) + len(unknown_clips) + len(others)
 
     def judged() -> Iterator[Judgement]:
-        for done, clip in enumerate(clips, start=1):
-            label, confidence = analyze(clip.path, bundle).top_k(1)[0]
-            yield Judgement(clip.path.name, clip.label, label, confidence)
+        for done, clip in enumerate(known, start=1):
+            timeline = analyze(clip.path, bundle)
+            label, confidence = timeline.top_k(1)[0]
+            yield Judgement(clip.path.name, clip.label, label, confidence, timeline.video_score())
+            if on_timeline:
+                on_timeline(clip, timeline)
             if progress:
-                progress(done, len(clips))
+                progress(done, total)
 
-    return _report(classes, judged(), clips)
+    report = _report(classes, judged(), known)
+    scores = []
+    for done, path in enumerate([*unknown_clips, *others], start=len(known) + 1):
+        scores.append(analyze(path, bundle).video_score())
+        if progress:
+            progress(done, total)
+    unknown_scores = np.array(scores[: len(unknown_clips)]) if unknown_dir is not None else None
+    open_set = open_set_figures(bundle, report, unknown_scores)
+    if unknown_dir is not None and open_set is not None:
+        open_set["unknown_skipped"] = [p.name for p in known_by_name]
+    if others:
+        open_set |= _refusals(bundle, report, np.array(scores[len(unknown_clips) :]), "other_classes")
+    return replace(report, skipped=len(clips) - len(known), open_set=open_set)
+
+
+def video_files(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is not a folder of video clips.")
+    videos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    if not videos:
+        raise DatasetError(f"No video clips found under {folder}.")
+    return videos
+
+
+def open_set_figures(
+    bundle: ModelBundle, report: EvaluationReport, unknown: np.ndarray | None
+) -> dict | None:
+    """Shares in [0, 1]: known clips accepted at the threshold, right among the accepted ones;
+    with unknown clips, the AUROC of known against unknown and the share refused. None for an
+    uncalibrated bundle."""
+    calibration = bundle.spec.open_set
+    if calibration is None:
+        return None
+    scores = np.array([j.knownness for j in report.judgements])
+    accepted = scores >= calibration.threshold
+    right = np.array([j.true == j.predicted for j in report.judgements])
+    figures = {
+        "score": calibration.score,
+        "threshold": round(calibration.threshold, 5),
+        "known_accepted": round(float(accepted.mean()), 4),
+        "accepted_accuracy": round(float(right[accepted].mean()), 4) if accepted.any() else None,
+    }
+    if unknown is not None:
+        figures |= _refusals(bundle, report, unknown, "unknown")
+        figures["auroc"] = figures.pop("unknown_auroc")
+    return figures
+
+
+def _refusals(bundle: ModelBundle, report: EvaluationReport, unknown: np.ndarray, name: str) -> dict:
+    """How the known clips' scores and ``unknown``'s compare, and how many of these it refuses."""
+    known = np.array([j.knownness for j in report.judgements])
+    return {
+        f"{name}_auroc": round(auroc(known, unknown), 4),
+        f"{name}_refused": round(float((unknown < bundle.spec.open_set.threshold).mean()), 4),
+        f"n_{name}": len(unknown),
+    }
 
 
 def evaluate_frames(
@@ -131,13 +250,18 @@ def _check_labels(clips: list[Clip], classes: list[str]) -> None:
 
 
 def _report(classes: list[str], judgements: Iterable[Judgement], clips: list[Clip]) -> EvaluationReport:
-    truth, predicted, mistakes = [], [], []
+    truth, predicted, mistakes, kept = [], [], [], []
     for judgement in judgements:
+        kept.append(judgement)
         truth.append(classes.index(judgement.true))
         predicted.append(classes.index(judgement.predicted))
         if judgement.predicted != judgement.true:
-            mistakes.append({**asdict(judgement), "confidence": round(judgement.confidence, 4)})
+            mistake = {**asdict(judgement), "confidence": round(judgement.confidence, 4)}
+            mistake.pop("knownness")
+            mistakes.append(mistake)
     per_class, confusion = scores(classes, truth, predicted)
     accuracy = float(np.mean(np.array(truth) == np.array(predicted)))
     clip_groups = sorted({c.group for c in clips})
-    return EvaluationReport(accuracy, len(truth), classes, per_class, confusion, clip_groups, mistakes)
+    return EvaluationReport(
+        accuracy, len(truth), classes, per_class, confusion, clip_groups, mistakes, judgements=kept
+    )

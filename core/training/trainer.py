@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import ActionLabError
+from core.errors import ActionLabError, DatasetError
 from core.models import bundle as bundles
 from core.models.card import training_card
 from core.models.contract import to_unit
+from core.training.calibrate import reference_arrays, thresholds, uncalibrated
 from core.training.dataset import (
     DEFAULT_VAL_GROUPS,
     TASKS,
@@ -68,6 +69,8 @@ class TrainingConfig:
     strategy: str = "default"
     cpu_devices: int = 0  # split the CPU into N logical devices (to exercise distribution)
     limit_clips: int = 0  # per class, for quick smoke runs; 0 = all
+    classes: tuple[str, ...] = ()  # the class folders to learn; () = all of them
+    open_set: str = "knn"  # the known-ness score to calibrate (frozen Keras encoders); "" = none
 
     def resolved(self) -> TrainingConfig:
         """This config with every input setting left at 0 filled in from the architecture."""
@@ -226,6 +229,15 @@ def _fingerprint(model) -> str:
     return digest.hexdigest()[:16]
 
 
+def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_groups: tuple[int, ...]):
+    """The open-set reference data, from the training clips' frames as recorded (not mirrored,
+    as analysis sees them). Thresholds are still open."""
+    frames = np.concatenate([item[0] for item in features])
+    owners = np.concatenate([np.full(len(item[0]), labels[clip]) for clip, item in enumerate(features)])
+    arrays = reference_arrays(config.open_set, frames, owners)
+    return uncalibrated(config.open_set, arrays, frames.shape[-1], tuple(val_groups))
+
+
 def _clip_accuracy_callback(val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log):
     import keras
 
@@ -273,7 +285,7 @@ def train(
     import tensorflow as tf
 
     from core.models import contract, registry
-    from core.training.evaluation import evaluate, evaluate_frames
+    from core.training.evaluation import evaluate, evaluate_frames, open_set_figures
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -282,6 +294,14 @@ def train(
     if config.task not in TASKS:
         raise ActionLabError(f"Unknown task '{config.task}'. Choose one of: {', '.join(TASKS)}.")
     folders, clips = scan(data_dir)
+    if config.classes:
+        missing = sorted(set(config.classes) - set(folders))
+        if missing:
+            raise DatasetError(
+                f"--classes names {missing}, which are not class folders of {data_dir}: {folders}."
+            )
+        folders = sorted(config.classes)
+        clips = [c for c in clips if c.label in config.classes]
     classes = task_classes(config.task, folders)
     split = split_by_group(clips, config.val_groups)
     if config.limit_clips:
@@ -372,10 +392,29 @@ def train(
     bundles.save(out_dir, model, spec, metrics={}, card="")
     log("scoring the saved bundle on the validation groups through the analysis path")
     saved = bundles.load(out_dir)
+    calibrating = config.open_set and config.task == "action" and frozen_encoder and external_encoder is None
+    if calibrating:
+        provisional = _reference(config, train_items, train_labels, split.val_groups)
+        saved = replace(saved, spec=replace(saved.spec, open_set=provisional))
+    video_scores, window_scores = [], []
+
+    def collect(_, timeline) -> None:
+        if calibrating:
+            video_scores.append(timeline.video_score())
+            window_scores.append(timeline.smoothed_knownness())
+
     if config.task == "direction":
         report = evaluate_frames(saved, split.val, cache.frames)
     else:
-        report = evaluate(data_dir, saved, clips=split.val)
+        report = evaluate(data_dir, saved, clips=split.val, on_timeline=collect)
+    if calibrating:
+        threshold, window_threshold = thresholds(np.array(video_scores), np.concatenate(window_scores))
+        spec = replace(
+            spec, open_set=replace(provisional, threshold=threshold, window_threshold=window_threshold)
+        )
+        bundles.write_config(out_dir, spec)
+        report = replace(report, open_set=open_set_figures(replace(saved, spec=spec), report, None))
+        log(f"open set: {spec.open_set.score} score, video threshold {threshold:.4f} ({report.open_set})")
     metrics = {
         "task": config.task,
         "validation": report.to_dict(),

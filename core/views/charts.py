@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from core.engine.timeline import Timeline
+from core.engine.timeline import UNKNOWN, Timeline
 
 
 def class_colours(classes) -> dict[str, str]:
@@ -13,11 +13,19 @@ def class_colours(classes) -> dict[str, str]:
     return {name: palette[i % len(palette)] for i, name in enumerate(classes)}
 
 
+UNKNOWN_GREY = "#bdbdbd"
+
+
 def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
-    """Probability of each class over time, with the segments as a labelled band on top."""
-    colours = class_colours(timeline.classes)
+    """Probability of each class over time, with the segments as a labelled band on top (unknown
+    stretches in grey); for a calibrated bundle, the known-ness score and its threshold below."""
+    from plotly.subplots import make_subplots
+
+    colours = {**class_colours(timeline.classes), UNKNOWN: UNKNOWN_GREY}
     centres = (timeline.starts_s + timeline.ends_s) / 2
-    figure = go.Figure()
+    scored = timeline.open_set is not None and timeline.knownness is not None
+    figure = make_subplots(rows=2 if scored else 1, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                           row_heights=[0.72, 0.28] if scored else [1.0])  # fmt: skip
     for index, name in enumerate(timeline.classes):
         figure.add_trace(
             go.Scatter(
@@ -27,24 +35,44 @@ def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
                 mode="lines",
                 line={"color": colours[name], "width": 2},
                 hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>",
-            )
+            ),
+            row=1,
+            col=1,
         )
     for segment in timeline.segments(smoothing):
         figure.add_shape(
-            type="rect", x0=segment.start_s, x1=segment.end_s, y0=1.04, y1=1.16, yref="y",
+            type="rect", x0=segment.start_s, x1=segment.end_s, y0=1.04, y1=1.16, xref="x", yref="y",
             fillcolor=colours[segment.label], line={"width": 0},
         )  # fmt: skip
+        if not segment.known:  # the stretch itself greyed out, under the lines
+            figure.add_shape(
+                type="rect", x0=segment.start_s, x1=segment.end_s, y0=0, y1=1.02, xref="x", yref="y",
+                fillcolor=UNKNOWN_GREY, opacity=0.25, line={"width": 0}, layer="below",
+            )  # fmt: skip
         figure.add_annotation(
-            x=(segment.start_s + segment.end_s) / 2, y=1.10, text=segment.label, showarrow=False,
-            font={"size": 11},
+            x=(segment.start_s + segment.end_s) / 2, y=1.10, xref="x", yref="y", text=segment.label,
+            showarrow=False, font={"size": 11},
         )  # fmt: skip
+    if scored:
+        figure.add_trace(
+            go.Scatter(
+                x=centres, y=timeline.smoothed_knownness(smoothing), name="known-ness", mode="lines",
+                line={"color": "#555555", "width": 2}, hovertemplate="known-ness: %{y:.3f}<extra></extra>",
+            ),
+            row=2, col=1,
+        )  # fmt: skip
+        figure.add_hline(
+            y=timeline.open_set.window_threshold, line_dash="dot", line_color=UNKNOWN_GREY, row=2, col=1,
+            annotation_text="below: unknown", annotation_position="bottom right",
+        )  # fmt: skip
+        figure.update_yaxes(title="known-ness", row=2, col=1)
+    figure.update_xaxes(title="time (s)", range=[0, timeline.duration_s], row=2 if scored else 1, col=1)
+    figure.update_yaxes(title="probability", range=[0, 1.18], tickformat=".0%", row=1, col=1)
     figure.update_layout(
         hovermode="x unified",
-        xaxis={"title": "time (s)", "range": [0, timeline.duration_s]},
-        yaxis={"title": "probability", "range": [0, 1.18], "tickformat": ".0%"},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.18},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        height=360,
+        height=480 if scored else 360,
     )
     return figure
 

@@ -118,11 +118,6 @@ def direction_check(bundle: ModelBundle, windows: np.ndarray) -> DirectionCheck:
     return DirectionCheck(float(both[: len(windows)].mean()), float(both[len(windows) :].mean()))
 
 
-def label_in_name(name: str, classes) -> str | None:
-    """The true action of a UCF101 clip, from its file name (``v_Surfing_g10_c02.avi``)."""
-    return next((label for label in classes if f"_{label}_" in f"_{name}_".replace(".", "_")), None)
-
-
 def shuffled_prediction(bundle: ModelBundle, window: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
     """The model's probabilities for a uint8 window as it is and with its frames shuffled:
     equal for a model that cannot see frame order."""

@@ -6,8 +6,8 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import LRCN_BUNDLE, PROJECT_ROOT
-from tests.support import APP, SURFING, button, open_page, upload
+from core.config import LRCN_BUNDLE, MODELS_DIR, PROJECT_ROOT
+from tests.support import APP, SAMPLES, SURFING, button, open_page, upload
 
 LEARN = ["video", "single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose", "lrcn", "convlstm"]
 LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"]
@@ -17,6 +17,7 @@ LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"
 def test_every_page_runs(page):
     app = open_page(page)
     assert app.title
+    assert not app.error, [e.value for e in app.error]  # a page that only shows st.error fails here
 
 
 def test_analyze_page_waits_for_an_upload():
@@ -40,16 +41,41 @@ def test_uploading_a_real_clip_gives_timeline_table_video_and_downloads():
     assert "Annotated video (MP4)" in [b.proto.label for b in app.get("download_button")]
 
 
-def test_changing_a_display_option_does_not_rerun_the_model(monkeypatch):
+@pytest.fixture
+def model_runs(monkeypatch) -> list[tuple[str, float]]:
+    """Every real analysis the app runs, as (model, hop), counted where the app looks ``analyze``
+    up; the process-wide analysis cache starts empty so that earlier tests cannot answer."""
+    from pages._app import common
+
+    runs = []
+    real = common.analyze
+
+    def counted(path, bundle, hop_s=None, **kwargs):
+        runs.append((bundle.spec.name, hop_s))
+        return real(path, bundle, hop_s=hop_s, **kwargs)
+
+    monkeypatch.setattr(common, "analyze", counted)
+    common.run_analysis.clear()
+    yield runs
+    common.run_analysis.clear()
+
+
+def test_changing_a_display_option_does_not_rerun_the_model(model_runs):
     app = upload(open_page("pages/analyze.py"), SURFING)
-    import core.engine.analysis
-
-    def fail(*args, **kwargs):
-        raise AssertionError("the model ran again")
-
-    monkeypatch.setattr(core.engine.analysis, "analyze", fail)
+    assert len(model_runs) == 1
     app.slider[1].set_value(5).run()  # smoothing is a display option
+    app.slider[2].set_value(2).run()  # and so is top-k
     assert not app.exception and "Surfing" in app.success[0].value
+    assert len(model_runs) == 1
+
+
+def test_a_new_hop_or_model_does_rerun_the_model(model_runs):
+    app = upload(open_page("pages/analyze.py"), SURFING)
+    app.slider[0].set_value(1.02).run()  # window hop: new windows, a new analysis
+    app.sidebar.selectbox[0].select(str(LRCN_BUNDLE)).run()
+    assert not app.exception and "Surfing" in app.success[0].value
+    assert [hop for _, hop in model_runs] == [0.5, 1.02, 1.02]
+    assert model_runs[-1][0] == "lrcn-ucf101-6" and model_runs[0][0] != "lrcn-ucf101-6"
 
 
 def test_a_non_video_upload_shows_an_error_and_the_page_stays_usable(tmp_path):
@@ -156,7 +182,14 @@ def test_pose_page_shows_the_skeleton_and_what_it_throws_away():
 def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
     app = open_page("pages/compare.py")
     assert not app.main.error
-    assert app.get("plotly_chart")
+    table = json.loads((MODELS_DIR / "approaches" / "results.json").read_text())
+    approaches = [row["architecture"] for row in table["rows"]]
+    scatter, stacked = (json.loads(chart.proto.spec) for chart in app.get("plotly_chart"))
+    assert sorted(point for trace in scatter["data"] for point in trace.get("text", [])) == sorted(approaches)
+    titles = [a["text"] for a in stacked["layout"]["annotations"]]
+    assert titles == approaches  # one timeline per approach, in the table's order
+    assert len(stacked["data"]) == len(approaches) * 6  # one line per class of each six-class model
+    assert app.dataframe[0].value["approach"].tolist() == approaches
 
 
 def test_learn_pages_sample_frames_in_the_models_own_shape():
@@ -168,3 +201,14 @@ def test_learn_pages_sample_frames_in_the_models_own_shape():
     assert spec.frame_size == (320, 240)
     frames = clip_frames((SURFING.name, SURFING.read_bytes()), spec)
     assert frames.shape[1:] == (240, 320, 3)
+
+
+def test_an_action_the_model_does_not_know_is_said_to_be_none_of_them():
+    app = upload(open_page("pages/analyze.py"), SAMPLES / "kinetics_abseiling.mp4")
+    assert not app.error and not app.success
+    headline = app.warning[0].value
+    assert headline.startswith("None of the 11 actions I know (closest: **")
+    timeline = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert "known-ness" in [trace.get("name") for trace in timeline["data"]]  # the score under the lines
+    assert "unknown" in [a["text"] for a in timeline["layout"]["annotations"]]  # the grey band's label
+    assert any(s.get("fillcolor") == "#bdbdbd" for s in timeline["layout"]["shapes"])

@@ -1,17 +1,27 @@
 import json
 import shutil
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
+from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, MODELS_DIR
+from core.engine.analysis import analyze
 from core.errors import ModelError
 from core.models import bundle
+from core.models.calibration import Calibration
+from core.training.dataset import group_of, scan
+from core.training.evaluation import evaluate
+from tests.support import SAMPLES, SHARED, damaged_bundle
 
 
 def test_default_bundle_is_the_pretrained_model_and_meets_its_targets(default_bundle):
     spec = default_bundle.spec
-    assert spec.architecture == "effnet_lstm" and len(spec.classes) == 6
-    assert default_bundle.metrics["validation"]["accuracy"] >= 0.96
+    assert spec.architecture == "effnet_lstm" and len(spec.classes) == 11
+    assert default_bundle.metrics["validation"]["accuracy"] >= 0.93
+    assert spec.open_set is not None and spec.open_set.score == "knn"
+    assert (DEFAULT_BUNDLE / "calibration.npz").stat().st_size < 10 * 2**20
     assert "python -m core train" in default_bundle.card
     assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 25 * 2**20
 
@@ -24,41 +34,47 @@ def test_the_classic_lrcn_stays_small(lrcn_bundle):
     assert (LRCN_BUNDLE / "model.keras").stat().st_size < 5 * 2**20
 
 
-def copy_bundle(tmp_path):
-    return shutil.copytree(LRCN_BUNDLE, tmp_path / "copy")
+@pytest.mark.parametrize("folder", [DEFAULT_BUNDLE, MODELS_DIR / "convlstm-ucf101-6"], ids=lambda p: p.name)
+def test_bundle_files_reproduce_their_metrics_on_one_validation_group(folder):
+    """Measured again from the files, not read from metrics.json: on validation group 10 the
+    saved model must get exactly the clips right that its metrics say it got right, so a damaged
+    or mismatched model.keras fails here (the LRCN is checked on all four groups in
+    tests/training/test_evaluation.py)."""
+    loaded = bundle.load(folder)
+    validation = loaded.metrics["validation"]
+    assert 10 in validation["groups"]
+    report = evaluate(SHARED / "ucf101", loaded, groups=[10])  # the classes it knows
+    _, group_10 = scan(SHARED / "ucf101", [10])
+    assert report.n_clips == sum(c.label in loaded.spec.classes for c in group_10) >= 30
+    expected = {(m["clip"], m["predicted"]) for m in validation["mistakes"] if group_of(m["clip"]) == 10}
+    assert {(m["clip"], m["predicted"]) for m in report.mistakes} == expected
 
 
 def test_folder_without_config(tmp_path):
-    folder = copy_bundle(tmp_path)
+    folder = damaged_bundle(tmp_path / "copy")
     (folder / "config.json").unlink()
     with pytest.raises(ModelError, match="no config.json"):
         bundle.load(folder)
 
 
 def test_class_count_mismatch(tmp_path):
-    folder = copy_bundle(tmp_path)
-    config = json.loads((folder / "config.json").read_text())
-    config["classes"] = config["classes"][:5]
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = damaged_bundle(tmp_path / "copy", lambda config: config.update(classes=config["classes"][:5]))
     with pytest.raises(ModelError, match="predicts 6 classes"):
         bundle.load(folder)
 
 
 def test_input_shape_mismatch(tmp_path):
-    folder = copy_bundle(tmp_path)
-    config = json.loads((folder / "config.json").read_text())
-    config["image_size"] = [112, 112]
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = damaged_bundle(tmp_path / "copy", lambda config: config.update(image_size=[112, 112]))
     with pytest.raises(ModelError, match="takes input"):
         bundle.load(folder)
 
 
 def test_broken_files(tmp_path):
-    folder = copy_bundle(tmp_path)
+    folder = damaged_bundle(tmp_path / "copy")
     (folder / "config.json").write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
         bundle.load(folder)
-    folder = copy_bundle(tmp_path / "second")
+    folder = damaged_bundle(tmp_path / "second")
     (folder / "model.keras").write_bytes(b"garbage")
     with pytest.raises(ModelError, match="could not be loaded"):
         bundle.load(folder)
@@ -76,9 +92,68 @@ def test_broken_files(tmp_path):
     ],
 )
 def test_config_values_are_checked(tmp_path, key, value, message):
-    folder = copy_bundle(tmp_path)
+    folder = damaged_bundle(tmp_path / "copy", lambda config: config.update({key: value}))
+    with pytest.raises(ModelError, match=message):
+        bundle.load(folder)
+
+
+def calibrated_copy(folder: Path, width: int = 1280) -> Path:
+    """The bundled EfficientNet + LSTM with an open-set calibration written by the bundle code."""
+    copy = Path(shutil.copytree(DEFAULT_BUNDLE, folder))
+    loaded = bundle.load(copy)
+    bank = np.random.default_rng(0).normal(size=(40, width)).astype(np.float32)
+    calibration = Calibration("knn", -0.61, -0.72, (8, 9, 10, 11), 0.95, 1, width, {"bank": bank})
+    bundle.write_config(copy, replace(loaded.spec, open_set=calibration))
+    return copy
+
+
+def test_open_set_calibration_round_trips_through_a_saved_bundle(tmp_path):
+    loaded = bundle.load(calibrated_copy(tmp_path / "calibrated"))
+    calibration = loaded.spec.open_set
+    assert (calibration.score, calibration.threshold, calibration.window_threshold) == ("knn", -0.61, -0.72)
+    assert calibration.groups == (8, 9, 10, 11) and calibration.feature_dim == 1280
+    bank = np.random.default_rng(0).normal(size=(40, 1280))
+    np.testing.assert_allclose(calibration.arrays["bank"], bank, atol=2e-3 * np.abs(bank).max())  # float16
+    assert json.loads((tmp_path / "calibrated" / "config.json").read_text())["open_set"]["score"] == "knn"
+
+
+def test_open_set_calibration_round_trips_through_the_hub(tmp_path, hub_stand_in):
+    folder = calibrated_copy(tmp_path / "calibrated")
+    hub_stand_in.add_folder("lab/calibrated", folder, tag="v1")
+    local, remote = bundle.load(folder), bundle.load("hf://lab/calibrated@v1")
+    assert remote.spec == local.spec and remote.spec.open_set is not None
+    np.testing.assert_array_equal(remote.spec.open_set.arrays["bank"], local.spec.open_set.arrays["bank"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("no file", "calibration.npz is missing"),
+        ("another backbone", "another backbone"),
+        ("unknown score", "score 'odin' is unknown"),
+        ("not finite", "finite"),
+        ("malformed", "malformed"),
+    ],
+)
+def test_a_bad_calibration_is_a_clear_model_error(tmp_path, damage, message):
+    folder = calibrated_copy(tmp_path / "calibrated", width=640 if damage == "another backbone" else 1280)
     config = json.loads((folder / "config.json").read_text())
-    config[key] = value
+    if damage == "another backbone":
+        config["open_set"]["feature_dim"] = 1280  # says the right width, holds the wrong one
+    edits = {
+        "no file": lambda: (folder / "calibration.npz").unlink(),
+        "unknown score": lambda: config["open_set"].update(score="odin"),
+        "not finite": lambda: config["open_set"].update(threshold=float("nan")),
+        "malformed": lambda: config["open_set"].pop("groups"),
+    }
+    edits.get(damage, lambda: None)()
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match=message):
         bundle.load(folder)
+
+
+def test_a_bundle_without_calibration_never_says_unknown(lrcn_bundle):
+    assert lrcn_bundle.spec.open_set is None
+    timeline = analyze(SAMPLES / "v_WalkingWithDog_g01_c03.avi", lrcn_bundle)  # not an action it knows
+    assert timeline.knownness is None and timeline.verdict().known
+    assert all(segment.known for segment in timeline.segments())

@@ -11,7 +11,7 @@ from core.training.dataset import (
     split_by_group,
     training_windows,
 )
-from tests.support import UCF6, moving_square, write_video
+from tests.support import SHARED, UCF6, moving_square, write_video
 
 CLASSES = ["Archery", "BasketballDunk", "HorseRace", "PlayingPiano", "PlayingViolin", "Surfing"]
 
@@ -22,6 +22,22 @@ def test_scan_finds_every_shared_clip():
     assert len(clips) == 529
     assert {c.label for c in clips} == set(CLASSES)
     assert all(c.path.parent.name == c.label for c in clips)
+
+
+def test_scan_follows_class_links_of_every_kind(tmp_path):
+    """../shared/data/ucf101 is made of git-style link files (a few bytes naming a folder); a
+    symbolic link or a folder stands for a class just as well, and other files are no class."""
+    classes, clips = scan(SHARED / "ucf101")
+    assert len(classes) == 11 and set(CLASSES) < set(classes) and len(clips) == 1063
+    assert {c.path.parent.name for c in clips} == set(classes)
+
+    (tmp_path / "Surfing").symlink_to(UCF6 / "Surfing")
+    (tmp_path / "Archery").write_text(str(UCF6 / "Archery"))  # an absolute target works too
+    (tmp_path / "notes.txt").write_text("nothing to see")
+    (tmp_path / "Gone").write_text("../nowhere")
+    classes, clips = scan(tmp_path)
+    assert classes == ["Archery", "Surfing"]
+    assert len(clips) == len(list((UCF6 / "Archery").iterdir())) + len(list((UCF6 / "Surfing").iterdir()))
 
 
 def test_split_is_by_group_never_by_clip():

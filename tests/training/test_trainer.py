@@ -1,22 +1,19 @@
 import json
 import subprocess
-import sys
 
 import pytest
 
-from core.config import PROJECT_ROOT
 from core.models import bundle
 from core.training.trainer import TrainingConfig, make_strategy
-from tests.support import UCF6
+from tests.support import UCF6, assert_one_error_line, run_cli_here, run_core
 
 
 def run_train(tmp_path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess, object]:
+    """``python -m core train`` as a process, for one epoch on two clips per class of UCF6."""
     out = tmp_path / name
-    command = [
-        sys.executable, "-m", "core", "train", str(UCF6), "--out", str(out), "--epochs", "1",
-        "--limit-clips", "2", "--windows-per-clip", "2", "--cache-dir", str(tmp_path / "cache"), *extra,
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=400)
+    cache = str(tmp_path / "cache")
+    options = ("--epochs", "1", "--limit-clips", "2", "--windows-per-clip", "2", "--cache-dir", cache)
+    result = run_core("train", str(UCF6), "--out", str(out), *options, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     return result, out
 
@@ -78,6 +75,16 @@ def test_frozen_backbone_trains_only_its_head_on_cached_features(tmp_path):
     assert len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 12  # 6 train + 6 val clips
     trained = bundle.load(out)
     assert trained.spec.image_size == (160, 160) and trained.spec.architecture == "effnet_lstm"
+    # open-set calibration: reference windows from the training groups, thresholds from validation
+    calibration = trained.spec.open_set
+    assert calibration.score == "knn" and calibration.groups == (8, 9, 10, 11)
+    assert calibration.feature_dim == 1280 and calibration.arrays["bank"].shape[1] == 1280
+    assert 100 < len(calibration.arrays["bank"]) <= 3000  # the 6 training clips' frames, as recorded
+    assert -2.0 <= calibration.threshold <= 0.0 and -2.0 <= calibration.window_threshold <= 0.0
+    assert (out / "calibration.npz").stat().st_size < 10 * 2**20
+    open_set = metrics["validation"]["open_set"]
+    assert open_set["score"] == "knn" and open_set["known_accepted"] >= 0.8  # 95% of 6 clips: 5 or 6
+    assert "**unknown**" in (out / "README.md").read_text()
 
 
 def test_input_settings_left_at_zero_come_from_the_architecture():
@@ -85,3 +92,29 @@ def test_input_settings_left_at_zero_come_from_the_architecture():
     assert (lrcn.sequence_length, lrcn.image_size, lrcn.sampling_fps, lrcn.hop_frames) == (20, 64, 6.0, 3)
     chosen = TrainingConfig(architecture="effnet_lstm", image_size=128).resolved()
     assert chosen.image_size == 128 and chosen.sequence_length == 13  # 4 fps: 3.25 s windows
+
+
+def test_classes_choose_the_folders_to_learn(tmp_path, capfd):
+    result, out = run_train(
+        tmp_path, "two", "--arch", "early_fusion", "--limit-clips", "1", "--classes", "Surfing,Archery"
+    )
+    assert "task action: 2 classes" in result.stdout
+    trained = bundle.load(out)
+    assert trained.spec.classes == ("Archery", "Surfing")
+    assert trained.metrics["training"]["config"]["classes"] == ["Surfing", "Archery"]
+    assert trained.metrics["validation"]["n_clips"] == 2
+    assert "classes chosen with `--classes`: Surfing, Archery" in trained.card
+
+    code, _, err = run_cli_here(
+        capfd,
+        "train",
+        str(UCF6),
+        "--arch",
+        "lrcn",
+        "--out",
+        str(tmp_path / "x"),
+        "--classes",
+        "Archery,Juggling",
+    )
+    assert_one_error_line(code, err)
+    assert "['Juggling']" in err and not (tmp_path / "x").exists()

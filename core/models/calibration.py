@@ -1,0 +1,104 @@
+"""A bundle's open-set calibration: which known-ness score it uses, the thresholds below which a
+window or a whole video is "none of the actions I know", the groups those thresholds were fitted
+on, and the small reference data the score needs (``calibration.npz`` beside ``model.keras``).
+
+Why in the bundle: a threshold only means something for the model and the features it was
+measured with, so it travels with them (to the Hub too). A bundle without calibration still
+works; it simply never says "unknown" (``ModelBundle.calibration`` is None).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import ModelError
+
+CALIBRATION_FILE = "calibration.npz"
+# Higher is more known for every score. knn: minus the distance from a frame's L2-normalised
+# feature to its k-th nearest neighbour among training frames (Sun et al., ICML 2022);
+# mahalanobis: minus the smallest class-conditional Mahalanobis distance (shared covariance) of
+# that feature; a window scores its frames' mean. msp: the window's largest class probability.
+# (Energy, logsumexp of the logits, is compared in tools/open_set_scores.py but needs logits
+# that analysis does not compute.)
+SCORES = ("knn", "mahalanobis", "msp")
+FEATURE_SCORES = ("knn", "mahalanobis")  # need calibration.npz
+
+
+@dataclass(frozen=True)
+class Calibration:
+    score: str
+    threshold: float  # a video whose mean window score is below this is unknown
+    window_threshold: float  # a (smoothed) window below this is unknown
+    groups: tuple[int, ...]  # validation groups the thresholds were chosen on
+    accepted: float  # share of those groups' clips accepted at ``threshold`` (the target)
+    k: int = 1  # knn only
+    feature_dim: int = 0  # the frame encoder's output width the reference data was made with
+    arrays: dict | None = field(default=None, compare=False, repr=False)  # from calibration.npz
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("arrays")
+        data["groups"] = list(self.groups)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, arrays: dict | None) -> Calibration:
+        try:
+            calibration = cls(
+                score=str(data["score"]),
+                threshold=float(data["threshold"]),
+                window_threshold=float(data["window_threshold"]),
+                groups=tuple(int(g) for g in data["groups"]),
+                accepted=float(data["accepted"]),
+                k=int(data.get("k", 1)),
+                feature_dim=int(data.get("feature_dim", 0)),
+                arrays=arrays,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelError(
+                f"config.json's open_set calibration is incomplete or malformed ({error!r})."
+            ) from error
+        calibration.validate()
+        return calibration
+
+    def validate(self) -> None:
+        if self.score not in SCORES:
+            raise ModelError(
+                f"config.json's open_set score '{self.score}' is unknown (known: {', '.join(SCORES)})."
+            )
+        if not (math.isfinite(self.threshold) and math.isfinite(self.window_threshold)) or self.k < 1:
+            raise ModelError("config.json's open_set thresholds must be finite numbers and k at least 1.")
+        if self.score in FEATURE_SCORES:
+            needed = {"knn": ("bank",), "mahalanobis": ("means", "precision")}[self.score]
+            if not self.arrays or any(name not in self.arrays for name in needed):
+                raise ModelError(f"The bundle's {CALIBRATION_FILE} is missing or lacks {', '.join(needed)}.")
+            widths = {self.arrays[name].shape[-1] for name in needed}
+            if widths != {self.feature_dim}:
+                raise ModelError(
+                    f"The bundle's {CALIBRATION_FILE} holds {sorted(widths)}-wide features, but its frame "
+                    f"encoder gives {self.feature_dim}: it was made for another backbone."
+                )
+
+
+def read_arrays(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name].astype(np.float32) for name in data.files}
+    except (OSError, ValueError) as error:
+        raise ModelError(f"The bundle's {path.name} cannot be read: {error}") from error
+
+
+def write_arrays(path: Path, arrays: dict) -> None:
+    """The knn bank in float16 on disk (it is most of the size; its distances move by ~1e-3);
+    everything else in float32. Scores are computed in float32."""
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        **{name: np.asarray(a, np.float16 if name == "bank" else np.float32) for name, a in arrays.items()},
+    )
+    path.write_bytes(buffer.getvalue())

@@ -1,0 +1,78 @@
+"""Fitting a bundle's open-set calibration, and the figures that judge it.
+
+The reference data of a feature score comes from the training groups only (their frames'
+features, as recorded); the thresholds come from the validation groups only: the score below which
+just ``1 - accepted`` of the validation clips (and of their smoothed windows) fall. Nothing here
+looks at unknown clips: those only judge the result (``auroc``, ``refused``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.engine.knownness import normalised
+from core.models.calibration import Calibration
+
+ACCEPTED = 0.95  # share of validation clips a calibrated bundle accepts as known
+BANK_SIZE = 3000  # knn reference frames kept (float16: 7.7 MB at 1280 features); with k = 1 this
+# is Sun et al.'s subsampled bank (about 13% of the training frames, k scaled down with it)
+KNN_K = 1
+SHRINKAGE = 0.1  # of the shared covariance towards its mean variance, so that it inverts
+
+
+def knn_arrays(features: np.ndarray, seed: int = 0) -> dict:
+    """A random subset of the training frames' features, L2-normalised."""
+    rng = np.random.default_rng(seed)
+    keep = rng.permutation(len(features))[:BANK_SIZE]
+    return {"bank": normalised(features[np.sort(keep)])}
+
+
+def mahalanobis_arrays(features: np.ndarray, labels: np.ndarray) -> dict:
+    """Class means and the shared (tied) precision matrix of the L2-normalised features."""
+    z = normalised(features)
+    classes = np.unique(labels)
+    means = np.stack([z[labels == c].mean(axis=0) for c in classes])
+    centred = z - means[np.searchsorted(classes, labels)]
+    covariance = centred.T @ centred / len(z)
+    shrunk = (1 - SHRINKAGE) * covariance + SHRINKAGE * np.trace(covariance) / len(covariance) * np.eye(
+        len(covariance)
+    )
+    return {"means": means.astype(np.float32), "precision": np.linalg.inv(shrunk).astype(np.float32)}
+
+
+def reference_arrays(score: str, features: np.ndarray, labels: np.ndarray) -> dict | None:
+    if score == "knn":
+        return knn_arrays(features)
+    if score == "mahalanobis":
+        return mahalanobis_arrays(features, labels)
+    return None
+
+
+def thresholds(
+    clip_scores: np.ndarray, window_scores: np.ndarray, accepted: float = ACCEPTED
+) -> tuple[float, float]:
+    """(video threshold, window threshold): the ``1 - accepted`` quantiles of the validation
+    clips' scores and of their (smoothed) windows' scores."""
+    return float(np.quantile(clip_scores, 1 - accepted)), float(np.quantile(window_scores, 1 - accepted))
+
+
+def uncalibrated(score: str, arrays: dict | None, feature_dim: int, groups: tuple[int, ...]) -> Calibration:
+    """A calibration with its reference data but thresholds not yet chosen (they accept all)."""
+    return Calibration(score, -np.inf, -np.inf, groups, ACCEPTED, KNN_K, feature_dim, arrays)
+
+
+def auroc(known: np.ndarray, unknown: np.ndarray) -> float:
+    """Probability that a known clip scores above an unknown one (ties count half): the area
+    under the ROC curve of "known" against "unknown", from ranks (Mann-Whitney)."""
+    known, unknown = np.asarray(known, float), np.asarray(unknown, float)
+    if not len(known) or not len(unknown):
+        return float("nan")
+    both = np.concatenate([known, unknown])
+    order = both.argsort(kind="mergesort")
+    ranks = np.empty(len(both))
+    ranks[order] = np.arange(1, len(both) + 1)
+    for value in np.unique(both):  # average ranks of ties
+        tied = both == value
+        ranks[tied] = ranks[tied].mean()
+    known_ranks = ranks[: len(known)].sum()
+    return float((known_ranks - len(known) * (len(known) + 1) / 2) / (len(known) * len(unknown)))

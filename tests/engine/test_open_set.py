@@ -1,0 +1,68 @@
+"""The default model's open set on real clips: what it knows it names, what it was never taught
+it calls unknown, and a video that mixes the two reads as such, stretch by stretch."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from core.engine.analysis import analyze
+from core.engine.annotate import annotated_copy
+from core.engine.timeline import UNKNOWN
+from tests.support import SAMPLES, SURFING, real_frames, run_core, write_video
+
+# Chosen by the measured margin below the default bundle's video threshold (README's open-set
+# table lists every sample's score), not by luck: the clearest refusal among the samples.
+REFUSED = SAMPLES / "kinetics_abseiling.mp4"
+MARGIN = 0.05
+
+
+def test_a_clip_of_a_known_action_is_accepted_and_named(default_bundle):
+    timeline = analyze(SURFING, default_bundle)  # UCF101 validation group 10
+    verdict = timeline.verdict()
+    assert verdict.known and verdict.label == "Surfing"
+    assert verdict.score > default_bundle.spec.open_set.threshold + MARGIN
+    assert all(segment.known for segment in timeline.segments())
+
+
+def test_an_action_it_was_never_taught_is_refused_with_the_closest_beside_it(default_bundle):
+    timeline = analyze(REFUSED, default_bundle)
+    verdict = timeline.verdict()
+    assert verdict.score < default_bundle.spec.open_set.threshold - MARGIN
+    assert verdict.label == UNKNOWN and verdict.closest in default_bundle.spec.classes
+    assert [segment.label for segment in timeline.segments()] == [UNKNOWN]
+
+
+@pytest.fixture(scope="module")
+def known_then_unknown(tmp_path_factory):
+    """Surfing, then abseiling, in one 320x240 file."""
+    surfing = real_frames(SURFING)
+    height, width = surfing[0].shape[:2]
+    abseiling = [cv2.resize(frame, (width, height)) for frame in real_frames(REFUSED)]
+    path = tmp_path_factory.mktemp("mixed") / "surfing_then_abseiling.avi"
+    return write_video(path, surfing + abseiling, fps=25.0, fourcc="MJPG")
+
+
+def test_a_video_that_mixes_known_and_unknown_reads_as_such(default_bundle, known_then_unknown, tmp_path):
+    timeline = analyze(known_then_unknown, default_bundle)
+    segments = timeline.segments()
+    assert (segments[0].label, segments[-1].label) == ("Surfing", UNKNOWN)
+    assert segments[-1].closest in default_bundle.spec.classes
+    cut = len(real_frames(SURFING)) / 25.0
+    assert abs(segments[-1].start_s - cut) < 3.0  # the unknown stretch starts near the cut
+    assert np.mean(timeline.known_windows()[: len(timeline.starts_s) // 4]) == 1.0
+
+    annotated = annotated_copy(known_then_unknown, timeline, tmp_path)  # says "unknown" too
+    assert annotated.stat().st_size > 0
+
+
+def test_analyze_json_says_unknown_with_the_closest_known_action():
+    result = run_core("analyze", str(REFUSED), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["top"]["label"] == UNKNOWN and data["top"]["known"] is False
+    assert data["top"]["closest"]["label"] in data["model"]["classes"]
+    assert all("knownness" in window for window in data["windows"])
+    assert data["segments"][-1]["known"] is False
+    assert data["open_set"]["video_score"] < data["open_set"]["threshold"]
