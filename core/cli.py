@@ -185,7 +185,7 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
-    skipped = f"; {result.skipped} clips of other classes skipped" if result.skipped else ""
+    skipped = f"; {result.skipped} clips of other classes not scored as known" if result.skipped else ""
     print(f"accuracy {result.accuracy:.4f} on {result.n_clips} clips ({bundle.name}){skipped}")
     if result.open_set:
         print("open set: " + ", ".join(f"{key} {value}" for key, value in result.open_set.items()))

@@ -121,10 +121,12 @@ except ActionLabError as error:
 for warning in timeline.warnings:
     st.warning(warning)
 verdict = timeline.verdict()
+segments = timeline.segments(smoothing)
 if not verdict.known:
     st.warning(
         f"None of the {len(timeline.classes)} actions I know (closest: **{verdict.closest}**, "
-        f"{verdict.confidence:.0%}). Grey stretches of the timeline look like nothing it was taught."
+        f"{verdict.confidence:.0%})."
+        + ("" if all(s.known for s in segments) else " Grey stretches look like nothing it was taught.")
     )
 elif verdict.confidence < config.uncertain_below:
     st.warning(
@@ -136,7 +138,6 @@ else:
 if timeline.open_set is None:
     st.caption("This model has no open-set calibration: it always names one of its actions.")
 
-segments = timeline.segments(smoothing)
 st.plotly_chart(timeline_figure(timeline, smoothing), width="stretch")
 left, right = st.columns([3, 2])
 with left:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.media.video import VideoInfo
+from core.models.bundle import UNKNOWN_LABEL
 
-UNKNOWN = "unknown"
+UNKNOWN = UNKNOWN_LABEL  # a label of its own; no bundle may name a class so (BundleSpec.validate)
+KNOWNNESS_SMOOTHING = 3  # windows averaged before a window's score meets its threshold
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,7 @@ class Segment:
     label: str
     confidence: float
     closest: str | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.label != UNKNOWN
+    known: bool = True
 
     def to_dict(self) -> dict:
         data = {
@@ -64,10 +63,7 @@ class Verdict:
     confidence: float
     closest: str
     score: float | None  # the video's known-ness (mean window score); None without calibration
-
-    @property
-    def known(self) -> bool:
-        return self.label != UNKNOWN
+    known: bool = True
 
     def to_dict(self) -> dict:
         data = {"label": self.label, "confidence": round(self.confidence, 4), "known": self.known}
@@ -100,21 +96,23 @@ class Timeline:
         number is rounded up to the next odd one; 1 = none)."""
         return _smoothed(self.probabilities, windows)
 
-    def known_windows(self, smoothing: int = 3) -> np.ndarray:
-        """Which windows look like something the model was taught (all of them without calibration)."""
+    def known_windows(self) -> np.ndarray:
+        """Which windows look like something the model was taught (all of them without
+        calibration), judged on scores smoothed as the window threshold was fitted on them,
+        whatever smoothing the probabilities are shown with."""
         if self.open_set is None or self.knownness is None:
             return np.ones(len(self.probabilities), bool)
-        return self.smoothed_knownness(smoothing) >= self.open_set.window_threshold
+        return self.smoothed_knownness() >= self.open_set.window_threshold
 
-    def smoothed_knownness(self, smoothing: int = 3) -> np.ndarray:
-        """Window scores averaged like the probabilities are before segmenting."""
-        return _smoothed(self.knownness[:, None], smoothing)[:, 0]
+    def smoothed_knownness(self) -> np.ndarray:
+        """Window scores averaged over ``KNOWNNESS_SMOOTHING`` neighbours (what calibration used)."""
+        return _smoothed(self.knownness[:, None], KNOWNNESS_SMOOTHING)[:, 0]
 
     def segments(self, smoothing: int = 3, min_windows: int = 2) -> list[Segment]:
         """Runs of windows with the same top label, "unknown" being one; runs shorter than
         ``min_windows`` are flickers and join the neighbour they are most like."""
         probabilities = self.smoothed(smoothing)
-        known = self.known_windows(smoothing)
+        known = self.known_windows()
         # the unknown label is one more column: 1 where a window is unknown, and 0 for its classes
         labelled = np.hstack([probabilities * known[:, None], (~known)[:, None].astype(float)])
         labels = labelled.argmax(axis=1)
@@ -129,7 +127,12 @@ class Timeline:
             if label == len(self.classes):
                 closest = int(mean.argmax())
                 segment = Segment(
-                    float(start), float(end), UNKNOWN, float(mean[closest]), self.classes[closest]
+                    float(start),
+                    float(end),
+                    UNKNOWN,
+                    float(mean[closest]),
+                    self.classes[closest],
+                    known=False,
                 )
             else:
                 segment = Segment(float(start), float(end), self.classes[label], float(mean[label]))
@@ -140,7 +143,7 @@ class Timeline:
         """(centre time, top label or unknown, top probability) of up to ``count`` windows spread
         evenly over the video: what a strip of sampled frames shows."""
         picks = np.unique(np.linspace(0, len(self.starts_s) - 1, num=min(count, len(self.starts_s))).round())
-        known = self.known_windows(smoothing=1)
+        known = self.known_windows()
         result = []
         for window in picks.astype(int):
             best = int(self.probabilities[window].argmax())
@@ -170,7 +173,7 @@ class Timeline:
         label, confidence = self.top_k(1)[0]
         score = self.video_score()
         known = score is None or score >= self.open_set.threshold
-        return Verdict(label if known else UNKNOWN, confidence, label, score)
+        return Verdict(label if known else UNKNOWN, confidence, label, score, known)
 
     def to_dict(self, smoothing: int = 3) -> dict:
         verdict = self.verdict()
@@ -209,13 +212,13 @@ class Timeline:
         return data
 
     def to_csv(self) -> str:
-        """One row per window; with calibration, its known-ness and whether it is known (unsmoothed)."""
+        """One row per window; with calibration, its known-ness and whether it is known."""
         out = io.StringIO()
         writer = csv.writer(out)
         scored = self.knownness is not None and self.open_set is not None
         extra = ["knownness", "known"] if scored else []
         writer.writerow(["start_s", "end_s", "top_label", "top_probability", *extra, *self.classes])
-        known = self.known_windows(smoothing=1)
+        known = self.known_windows()
         for i, (start, end, row) in enumerate(
             zip(self.starts_s, self.ends_s, self.probabilities, strict=False)
         ):

@@ -19,6 +19,7 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
+UNKNOWN_LABEL = "unknown"  # what a timeline calls a stretch of none of the classes (engine.timeline)
 NORMALIZATIONS = ("unit",)  # uint8 / 255 -> [0, 1], what core.models.contract.to_unit does
 
 
@@ -82,6 +83,10 @@ class BundleSpec:
             raise ModelError("config.json needs sampling_fps, sequence_length and hop_frames above zero.")
         if min(self.image_size) <= 0 or not self.classes:
             raise ModelError("config.json needs a positive image_size and at least one class.")
+        if UNKNOWN_LABEL in self.classes:
+            raise ModelError(
+                f"config.json names a class '{UNKNOWN_LABEL}', a label kept for untaught actions."
+            )
         if self.normalization not in NORMALIZATIONS:
             raise ModelError(f"config.json asks for normalization '{self.normalization}', which is unknown.")
 
@@ -169,9 +174,12 @@ def _load_folder(folder: Path) -> ModelBundle:
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise ModelError(f"{folder} is not a model bundle: it has no {CONFIG_FILE}.")
+    config = _read_json(config_path)
     arrays_path = folder / CALIBRATION_FILE
+    open_set = config.get("open_set")
+    needs_arrays = isinstance(open_set, dict) and open_set.get("score") in FEATURE_SCORES
     spec = BundleSpec.from_dict(
-        _read_json(config_path), read_arrays(arrays_path) if arrays_path.is_file() else None
+        config, read_arrays(arrays_path) if needs_arrays and arrays_path.is_file() else None
     )
     model_path = folder / MODEL_FILE
     if not model_path.is_file():

@@ -4,7 +4,7 @@ on, and the small reference data the score needs (``calibration.npz`` beside ``m
 
 Why in the bundle: a threshold only means something for the model and the features it was
 measured with, so it travels with them (to the Hub too). A bundle without calibration still
-works; it simply never says "unknown" (``ModelBundle.calibration`` is None).
+works; it simply never says "unknown" (its ``BundleSpec.open_set`` is None).
 """
 
 from __future__ import annotations
@@ -71,25 +71,39 @@ class Calibration:
             raise ModelError(
                 f"config.json's open_set score '{self.score}' is unknown (known: {', '.join(SCORES)})."
             )
-        if not (math.isfinite(self.threshold) and math.isfinite(self.window_threshold)) or self.k < 1:
-            raise ModelError("config.json's open_set thresholds must be finite numbers and k at least 1.")
+        finite = math.isfinite(self.threshold) and math.isfinite(self.window_threshold)
+        if not finite or self.k < 1 or not 0 < self.accepted <= 1:
+            raise ModelError(
+                "config.json's open_set needs finite thresholds, k of 1 or more and accepted in (0, 1]."
+            )
         if self.score in FEATURE_SCORES:
             needed = {"knn": ("bank",), "mahalanobis": ("means", "precision")}[self.score]
             if not self.arrays or any(name not in self.arrays for name in needed):
                 raise ModelError(f"The bundle's {CALIBRATION_FILE} is missing or lacks {', '.join(needed)}.")
-            widths = {self.arrays[name].shape[-1] for name in needed}
+            arrays = [self.arrays[name] for name in needed]
+            if any(a.ndim != 2 or not np.isfinite(a).all() for a in arrays) or not self._fits(arrays):
+                raise ModelError(
+                    f"The bundle's {CALIBRATION_FILE} holds arrays of the wrong shape or non-finite values."
+                )
+            widths = {a.shape[-1] for a in arrays}
             if widths != {self.feature_dim}:
                 raise ModelError(
-                    f"The bundle's {CALIBRATION_FILE} holds {sorted(widths)}-wide features, but its frame "
-                    f"encoder gives {self.feature_dim}: it was made for another backbone."
+                    f"The bundle's {CALIBRATION_FILE} holds {sorted(widths)}-wide features, but its config "
+                    f"says {self.feature_dim}: it was made for another backbone."
                 )
+
+    def _fits(self, arrays: list[np.ndarray]) -> bool:
+        """knn: at least k reference rows; mahalanobis: a square precision matrix."""
+        if self.score == "knn":
+            return 1 <= self.k <= len(arrays[0])
+        return arrays[1].shape[0] == arrays[1].shape[1]
 
 
 def read_arrays(path: Path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name].astype(np.float32) for name in data.files}
-    except (OSError, ValueError) as error:
+    except Exception as error:  # numpy and zipfile raise many types for a damaged archive
         raise ModelError(f"The bundle's {path.name} cannot be read: {error}") from error
 
 

@@ -72,8 +72,8 @@ Footage unlike the training clips (320x240 YouTube videos) will be less reliable
 
 
 _SCORE_WORDS = {
-    "knn": "distance from the window's mean frame feature to its nearest training window",
-    "mahalanobis": "class-conditional Mahalanobis distance of the window's mean frame feature",
+    "knn": "the mean over the window's frames of each frame feature's distance to its nearest training frame",
+    "mahalanobis": "the mean over the window's frames of each frame's smallest class Mahalanobis distance",
     "msp": "the largest class probability",
 }
 

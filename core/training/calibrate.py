@@ -24,7 +24,9 @@ def knn_arrays(features: np.ndarray, seed: int = 0) -> dict:
     """A random subset of the training frames' features, L2-normalised."""
     rng = np.random.default_rng(seed)
     keep = rng.permutation(len(features))[:BANK_SIZE]
-    return {"bank": normalised(features[np.sort(keep)])}
+    # rounded as calibration.npz stores it, so the thresholds are fitted on the bank analysis uses
+    bank = normalised(features[np.sort(keep)]).astype(np.float16).astype(np.float32)
+    return {"bank": bank}
 
 
 def mahalanobis_arrays(features: np.ndarray, labels: np.ndarray) -> dict:
@@ -53,7 +55,9 @@ def thresholds(
 ) -> tuple[float, float]:
     """(video threshold, window threshold): the ``1 - accepted`` quantiles of the validation
     clips' scores and of their (smoothed) windows' scores."""
-    return float(np.quantile(clip_scores, 1 - accepted)), float(np.quantile(window_scores, 1 - accepted))
+    # "lower": a threshold on an observed score, so that at least ``accepted`` of them pass
+    quantile = [float(np.quantile(s, 1 - accepted, method="lower")) for s in (clip_scores, window_scores)]
+    return quantile[0], quantile[1]
 
 
 def uncalibrated(score: str, arrays: dict | None, feature_dim: int, groups: tuple[int, ...]) -> Calibration:

@@ -19,7 +19,7 @@ from core.engine.timeline import Timeline
 from core.errors import DatasetError, ModelError
 from core.models.bundle import ModelBundle
 from core.training.calibrate import auroc
-from core.training.dataset import DIRECTIONS, Clip, directed_views, label_in_name, scan
+from core.training.dataset import DIRECTIONS, Clip, directed_views, group_of, label_in_name, scan
 
 
 @dataclass(frozen=True)
@@ -158,11 +158,14 @@ def evaluate(
         scores.append(analyze(path, bundle).video_score())
         if progress:
             progress(done, total)
+    if unknown_dir is not None and not unknown_clips:
+        skipped = f" ({len(known_by_name)} name one of its own classes)" if known_by_name else ""
+        raise DatasetError(f"{unknown_dir} holds no clips of actions {bundle.name} was not taught{skipped}.")
     unknown_scores = np.array(scores[: len(unknown_clips)]) if unknown_dir is not None else None
     open_set = open_set_figures(bundle, report, unknown_scores)
     if unknown_dir is not None and open_set is not None:
         open_set["unknown_skipped"] = [p.name for p in known_by_name]
-    if others:
+    if others and open_set is not None:
         open_set |= _refusals(bundle, report, np.array(scores[len(unknown_clips) :]), "other_classes")
     return replace(report, skipped=len(clips) - len(known), open_set=open_set)
 
@@ -186,9 +189,12 @@ def open_set_figures(
     calibration = bundle.spec.open_set
     if calibration is None:
         return None
-    scores = np.array([j.knownness for j in report.judgements])
+    unseen = _unseen(bundle, report.judgements)
+    scores = np.array([j.knownness for j in unseen])
+    if not len(scores):
+        return None
     accepted = scores >= calibration.threshold
-    right = np.array([j.true == j.predicted for j in report.judgements])
+    right = np.array([j.true == j.predicted for j in unseen])
     figures = {
         "score": calibration.score,
         "threshold": round(calibration.threshold, 5),
@@ -201,9 +207,16 @@ def open_set_figures(
     return figures
 
 
+def _unseen(bundle: ModelBundle, judgements: list[Judgement]) -> list[Judgement]:
+    """The known clips of groups the bundle did not train on: its kNN reference holds the
+    training groups' own frames, which would score as known as anything can."""
+    trained = set(bundle.metrics.get("split", {}).get("train_groups", []))
+    return [j for j in judgements if group_of(j.clip) not in trained]
+
+
 def _refusals(bundle: ModelBundle, report: EvaluationReport, unknown: np.ndarray, name: str) -> dict:
     """How the known clips' scores and ``unknown``'s compare, and how many of these it refuses."""
-    known = np.array([j.knownness for j in report.judgements])
+    known = np.array([j.knownness for j in _unseen(bundle, report.judgements)])
     return {
         f"{name}_auroc": round(auroc(known, unknown), 4),
         f"{name}_refused": round(float((unknown < bundle.spec.open_set.threshold).mean()), 4),

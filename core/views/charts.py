@@ -56,7 +56,7 @@ def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
     if scored:
         figure.add_trace(
             go.Scatter(
-                x=centres, y=timeline.smoothed_knownness(smoothing), name="known-ness", mode="lines",
+                x=centres, y=timeline.smoothed_knownness(), name="known-ness", mode="lines",
                 line={"color": "#555555", "width": 2}, hovertemplate="known-ness: %{y:.3f}<extra></extra>",
             ),
             row=2, col=1,

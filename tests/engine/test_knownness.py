@@ -40,7 +40,7 @@ def test_softmax_scores():
 def test_bank_is_a_bounded_sample_and_thresholds_accept_the_share_asked():
     features = np.random.default_rng(2).normal(size=(5000, 16))
     bank = knn_arrays(features)["bank"]
-    assert len(bank) == 3000 and np.allclose(np.linalg.norm(bank, axis=1), 1, atol=1e-5)
+    assert len(bank) == 3000 and np.allclose(np.linalg.norm(bank, axis=1), 1, atol=1e-3)  # float16-rounded
     clips = np.linspace(0, 1, 101)
     video, window = thresholds(clips, clips * 2)
     assert (clips >= video).mean() == pytest.approx(0.95, abs=0.01) and window == pytest.approx(2 * video)

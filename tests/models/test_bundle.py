@@ -129,6 +129,8 @@ def test_open_set_calibration_round_trips_through_the_hub(tmp_path, hub_stand_in
     ("damage", "message"),
     [
         ("no file", "calibration.npz is missing"),
+        ("truncated file", "calibration.npz cannot be read"),
+        ("k above the bank", "wrong shape or non-finite"),
         ("another backbone", "another backbone"),
         ("unknown score", "score 'odin' is unknown"),
         ("not finite", "finite"),
@@ -142,6 +144,8 @@ def test_a_bad_calibration_is_a_clear_model_error(tmp_path, damage, message):
         config["open_set"]["feature_dim"] = 1280  # says the right width, holds the wrong one
     edits = {
         "no file": lambda: (folder / "calibration.npz").unlink(),
+        "truncated file": lambda: (folder / "calibration.npz").write_bytes(b"PK\x03\x04 cut short"),
+        "k above the bank": lambda: config["open_set"].update(k=41),
         "unknown score": lambda: config["open_set"].update(score="odin"),
         "not finite": lambda: config["open_set"].update(threshold=float("nan")),
         "malformed": lambda: config["open_set"].pop("groups"),
@@ -149,6 +153,12 @@ def test_a_bad_calibration_is_a_clear_model_error(tmp_path, damage, message):
     edits.get(damage, lambda: None)()
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match=message):
+        bundle.load(folder)
+
+
+def test_no_class_may_be_called_unknown(tmp_path):
+    folder = damaged_bundle(tmp_path / "copy", lambda config: config["classes"].__setitem__(0, "unknown"))
+    with pytest.raises(ModelError, match="class 'unknown'"):
         bundle.load(folder)
 
 
