@@ -15,7 +15,7 @@ import numpy as np
 
 from core.models.calibration import Calibration
 
-KNN_CHUNK = 512  # windows per distance matrix: bounded memory for long videos
+CHUNK = 512  # frames scored at a time: bounded memory however long the video
 
 
 def normalised(features: np.ndarray) -> np.ndarray:
@@ -23,26 +23,32 @@ def normalised(features: np.ndarray) -> np.ndarray:
     return (features / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def _chunked(score, features: np.ndarray) -> np.ndarray:
+    """``score`` of the L2-normalised ``features``, ``CHUNK`` rows at a time."""
+    queries = normalised(features)
+    scores = [score(queries[start : start + CHUNK]) for start in range(0, len(queries), CHUNK)]
+    return np.concatenate(scores) if scores else np.empty(0, np.float32)
+
+
 def knn_score(features: np.ndarray, bank: np.ndarray, k: int) -> np.ndarray:
     """Minus the distance to the k-th nearest neighbour, both sides L2-normalised."""
-    queries = normalised(features)
     bank = normalised(bank)
-    scores = []
-    for start in range(0, len(queries), KNN_CHUNK):
-        chunk = queries[start : start + KNN_CHUNK]
-        # |a - b|^2 = 2 - 2 a.b for unit vectors
-        squared = np.maximum(2.0 - 2.0 * chunk @ bank.T, 0.0)
-        kth = np.partition(squared, k - 1, axis=1)[:, k - 1]
-        scores.append(-np.sqrt(kth))
-    return np.concatenate(scores) if scores else np.empty(0, np.float32)
+
+    def score(chunk: np.ndarray) -> np.ndarray:
+        squared = np.maximum(2.0 - 2.0 * chunk @ bank.T, 0.0)  # |a - b|^2 = 2 - 2 a.b for unit vectors
+        return -np.sqrt(np.partition(squared, k - 1, axis=1)[:, k - 1])
+
+    return _chunked(score, features)
 
 
 def mahalanobis_score(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
     """Minus the smallest squared Mahalanobis distance to a class mean (shared covariance)."""
-    queries = normalised(features)
-    centred = queries[:, None, :] - means[None, :, :]  # (windows, classes, features)
-    distances = ((centred @ precision) * centred).sum(axis=-1)
-    return -distances.min(axis=1)
+
+    def score(chunk: np.ndarray) -> np.ndarray:
+        centred = chunk[:, None, :] - means[None, :, :]  # (frames, classes, features)
+        return -((centred @ precision) * centred).sum(axis=-1).min(axis=1)
+
+    return _chunked(score, features)
 
 
 def msp_score(probabilities: np.ndarray) -> np.ndarray:

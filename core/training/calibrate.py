@@ -36,9 +36,8 @@ def mahalanobis_arrays(features: np.ndarray, labels: np.ndarray) -> dict:
     means = np.stack([z[labels == c].mean(axis=0) for c in classes])
     centred = z - means[np.searchsorted(classes, labels)]
     covariance = centred.T @ centred / len(z)
-    shrunk = (1 - SHRINKAGE) * covariance + SHRINKAGE * np.trace(covariance) / len(covariance) * np.eye(
-        len(covariance)
-    )
+    spherical = np.trace(covariance) / len(covariance) * np.eye(len(covariance))
+    shrunk = (1 - SHRINKAGE) * covariance + SHRINKAGE * spherical
     return {"means": means.astype(np.float32), "precision": np.linalg.inv(shrunk).astype(np.float32)}
 
 

@@ -138,6 +138,9 @@ def evaluate(
     unknown_clips = [p for p in unknown_clips if p not in known_by_name]
     if unknown_clips and bundle.spec.open_set is None:
         raise ModelError(f"{bundle.name} has no open-set calibration: it cannot refuse unknown clips.")
+    if unknown_dir is not None and not unknown_clips:  # before any clip is analysed
+        skipped = f" ({len(known_by_name)} name one of its own classes)" if known_by_name else ""
+        raise DatasetError(f"{unknown_dir} holds no clips of actions {bundle.name} was not taught{skipped}.")
     # a calibrated bundle meets the folder's other classes as unknown actions (leave-classes-out)
     others = [c.path for c in clips if c.label not in classes] if bundle.spec.open_set is not None else []
     total = len(known) + len(unknown_clips) + len(others)
@@ -158,9 +161,6 @@ def evaluate(
         scores.append(analyze(path, bundle).video_score())
         if progress:
             progress(done, total)
-    if unknown_dir is not None and not unknown_clips:
-        skipped = f" ({len(known_by_name)} name one of its own classes)" if known_by_name else ""
-        raise DatasetError(f"{unknown_dir} holds no clips of actions {bundle.name} was not taught{skipped}.")
     unknown_scores = np.array(scores[: len(unknown_clips)]) if unknown_dir is not None else None
     open_set = open_set_figures(bundle, report, unknown_scores)
     if unknown_dir is not None and open_set is not None:
