@@ -65,7 +65,7 @@ with high confidence, because the model knows no other answer. Footage unlike th
 (`{calibration.score}`: {_SCORE_WORDS[calibration.score]}), and a video scoring below
 {calibration.threshold:.4f} (a window: {calibration.window_threshold:.4f}, after smoothing) is
 reported as **unknown**, with the closest known action beside it. The thresholds were chosen on
-validation groups {list(calibration.groups)} so that {calibration.accepted:.0%} of their clips are accepted
+{_fitted_on(calibration.groups)} so that {calibration.accepted:.0%} of their clips are accepted
 ({"" if accepted is None else f"measured: {accepted:.1%}, "}accuracy among the accepted
 {figures.get("accepted_accuracy", float("nan")):.1%}); the reference data comes from the training groups only.
 Footage unlike the training clips (320x240 YouTube videos) will be less reliable."""
@@ -76,6 +76,20 @@ _SCORE_WORDS = {
     "mahalanobis": "the mean over the window's frames of each frame's smallest class Mahalanobis distance",
     "msp": "the largest class probability",
 }
+
+
+def _split_words(split: dict) -> str:
+    if split.get("by") == "clip":
+        held_back = ", ".join(split["val_clip_names"])
+        return f"""Split by clip, because the clips' names carry no UCF101 groups: {split["train_clips"]}
+training clips, {split["val_clips"]} held back for validation ({held_back}). Clips cut from one
+source video may sit on both sides, which flatters the figure below."""
+    return f"""Split by UCF101 group, never by clip: training groups {split["train_groups"]}
+({split["train_clips"]} clips), validation groups {split["val_groups"]} ({split["val_clips"]} clips)."""
+
+
+def _fitted_on(groups) -> str:
+    return f"validation groups {list(groups)}" if groups else "the held-back validation clips"
 
 
 def training_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, backbone: str = "") -> str:
@@ -127,8 +141,7 @@ A `{spec.architecture}` video classifier, {origin}, that {what}
 {backbone_section}
 ## Validation (clip accuracy {validation["accuracy"]:.4f} on {validation["n_clips"]} clips)
 
-Split by UCF101 group, never by clip: training groups {split["train_groups"]}
-({split["train_clips"]} clips), validation groups {split["val_groups"]} ({split["val_clips"]} clips).
+{_split_words(split)}
 Early stopping watched this validation clip accuracy, so it is slightly optimistic.
 
 | class | precision | recall | F1 | clips |

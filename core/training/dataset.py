@@ -39,15 +39,50 @@ class Clip:
     group: int
 
 
+VAL_SHARE = 0.25  # of each action's clips held back for validation when clips have no groups
+
+
 @dataclass(frozen=True)
 class Split:
     train: list[Clip]
     val: list[Clip]
-    val_groups: tuple[int, ...]
+    val_groups: tuple[int, ...]  # () for a split by clip
 
     @property
     def train_groups(self) -> tuple[int, ...]:
         return tuple(sorted({c.group for c in self.train}))
+
+    @property
+    def by_clip(self) -> bool:
+        return not self.val_groups
+
+    def summary(self) -> str:
+        if self.by_clip:
+            return (
+                f"split by clip (no UCF groups in the names): {len(self.train)} training clips, "
+                f"{len(self.val)} validation clips"
+            )
+        return (
+            f"train groups {self.train_groups} ({len(self.train)} clips), "
+            f"validation groups {self.val_groups} ({len(self.val)} clips)"
+        )
+
+    def describe(self) -> dict:
+        """What metrics.json and the model card record about the split."""
+        if self.by_clip:
+            return {
+                "by": "clip",
+                "val_clip_names": [c.path.name for c in self.val],
+                "train_clips": len(self.train),
+                "val_clips": len(self.val),
+            }
+        return {
+            "by": "group",
+            "train_groups": list(self.train_groups),
+            "val_groups": list(self.val_groups),
+            "train_clips": len(self.train),
+            "val_clips": len(self.val),
+        }
 
 
 def group_of(name: str) -> int:
@@ -97,6 +132,46 @@ def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[lis
     if not clips:
         raise DatasetError(f"No video clips found under {root} (expected <Class>/<clip>.mp4|avi).")
     return classes, clips
+
+
+def split_clips(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUPS) -> Split:
+    """By UCF group where the clips' names carry groups, else by clip (a user's own folder)."""
+    grouped = [c.group != 0 for c in clips]
+    if all(grouped):
+        return split_by_group(clips, val_groups)
+    if not any(grouped):
+        return split_by_clip(clips)
+    named = next(c for c in clips if c.group).path.name
+    unnamed = next(c for c in clips if not c.group).path.name
+    raise DatasetError(
+        f"Some clips name a UCF group ({named}) and some do not ({unnamed}): rename them all "
+        "one way, so that the split can keep each source video on one side."
+    )
+
+
+def split_by_clip(clips: list[Clip], share: float = VAL_SHARE) -> Split:
+    """Hold back about ``share`` of each action's clips (at least one), spread evenly through
+    its clips in name order, so that the split does not depend on luck and clips cut from one
+    video in sequence (``walk-1``, ``walk-2``, ...) are not all on one side. Each clip is its own
+    group: without groups, two clips of one source video may fall on both sides, which makes the
+    validation figure optimistic (the model card says so)."""
+    by_label: dict[str, list[Clip]] = {}
+    for clip in clips:
+        by_label.setdefault(clip.label, []).append(clip)
+    short = sorted(label for label, own in by_label.items() if len(own) < 2)
+    if short:
+        raise DatasetError(
+            f"{', '.join(short)}: only one clip. Each action needs at least 2 clips (one to learn "
+            "from, one to check the result on); 4 or more give a useful model."
+        )
+    train, val = [], []
+    for own in by_label.values():
+        own = sorted(own, key=lambda c: c.path.name)
+        held = max(1, round(len(own) * share))
+        picks = {int((k + 0.5) * len(own) / held) for k in range(held)}
+        val += [c for i, c in enumerate(own) if i in picks]
+        train += [c for i, c in enumerate(own) if i not in picks]
+    return Split(train, val, ())
 
 
 def split_by_group(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUPS) -> Split:

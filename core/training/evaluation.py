@@ -208,9 +208,14 @@ def open_set_figures(
 
 
 def _unseen(bundle: ModelBundle, judgements: list[Judgement]) -> list[Judgement]:
-    """The known clips of groups the bundle did not train on: its kNN reference holds the
-    training groups' own frames, which would score as known as anything can."""
-    trained = set(bundle.metrics.get("split", {}).get("train_groups", []))
+    """The known clips the bundle did not train on: its kNN reference holds the training
+    clips' own frames, which would score as known as anything can. A bundle split by clip (a
+    user's own folder) names its validation clips; one split by group, its training groups."""
+    split = bundle.metrics.get("split", {})
+    if split.get("by") == "clip":
+        held_back = set(split["val_clip_names"])
+        return [j for j in judgements if j.clip in held_back]
+    trained = set(split.get("train_groups", []))
     return [j for j in judgements if group_of(j.clip) not in trained]
 
 

@@ -41,7 +41,7 @@ from core.training.dataset import (
     feature_windows,
     labelled_windows,
     scan,
-    split_by_group,
+    split_clips,
     task_classes,
 )
 
@@ -303,16 +303,12 @@ def train(
         folders = sorted(config.classes)
         clips = [c for c in clips if c.label in config.classes]
     classes = task_classes(config.task, folders)
-    split = split_by_group(clips, config.val_groups)
+    split = split_clips(clips, config.val_groups)
     if config.limit_clips:
         split = Split(
             _limit(split.train, config.limit_clips), _limit(split.val, config.limit_clips), split.val_groups
         )
-    log(
-        f"task {config.task}: {len(classes)} classes; "
-        f"train groups {split.train_groups} ({len(split.train)} clips), "
-        f"validation groups {split.val_groups} ({len(split.val)} clips)"
-    )
+    log(f"task {config.task}: {len(classes)} classes; {split.summary()}")
     height, width = config.image_size, config.image_width
     # direction: labels are drawn per window (labelled_windows); the folder's index is unused
     train_labels = np.array([folders.index(c.label) for c in split.train], dtype=np.int32)
@@ -418,12 +414,7 @@ def train(
     metrics = {
         "task": config.task,
         "validation": report.to_dict(),
-        "split": {
-            "train_groups": list(split.train_groups),
-            "val_groups": list(split.val_groups),
-            "train_clips": len(split.train),
-            "val_clips": len(split.val),
-        },
+        "split": split.describe(),
         "training": {
             "epochs_run": len(history),
             "best_epoch": best["epoch"],
