@@ -71,6 +71,10 @@ class Settings:
     model_revision: str = "v1"
     allowed_hosts: tuple[str, ...] = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be")
     max_download_mb: float = 200.0
+    # One teach (core/training/teach.py): clips, minutes of video and megabytes at most.
+    teach_max_clips: int = 60
+    teach_max_total_s: float = 900.0
+    teach_max_mb: float = 200.0
 
     @property
     def hub_default(self) -> str | None:
@@ -97,4 +101,11 @@ class Settings:
             max_download_mb=_env_float(
                 "ARL_MAX_DOWNLOAD_MB", defaults.max_download_mb, 1.0, 100_000.0, fallback
             ),
+            teach_max_clips=int(
+                _env_float("ARL_TEACH_MAX_CLIPS", defaults.teach_max_clips, 4, 1000, fallback)
+            ),
+            teach_max_total_s=_env_float(
+                "ARL_TEACH_MAX_TOTAL_S", defaults.teach_max_total_s, 10.0, 86400.0, fallback
+            ),
+            teach_max_mb=_env_float("ARL_TEACH_MAX_MB", defaults.teach_max_mb, 1.0, 100_000.0, fallback),
         )

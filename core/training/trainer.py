@@ -47,6 +47,9 @@ from core.training.dataset import (
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 Log = Callable[[str], None]
+# Called after each epoch with its record (epoch, loss, val_clip_accuracy, ...); returning True
+# stops training there (the best epoch so far is kept): the Teach page's live chart and Cancel.
+EpochHook = Callable[[dict], bool | None]
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,9 @@ def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_g
     return uncalibrated(config.open_set, arrays, frames.shape[-1], tuple(val_groups))
 
 
-def _clip_accuracy_callback(val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log):
+def _clip_accuracy_callback(
+    val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log, on_epoch: EpochHook | None
+):
     import keras
 
     class ClipAccuracy(keras.callbacks.Callback):
@@ -265,6 +270,8 @@ def _clip_accuracy_callback(val_x: np.ndarray, owners: np.ndarray, val_labels: n
                     **record
                 )
             )
+            if on_epoch is not None and on_epoch(record):
+                self.model.stop_training = True
 
     return ClipAccuracy()
 
@@ -276,6 +283,7 @@ def train(
     command: str,
     cache_dir: str | Path | None = None,
     log: Log = print,
+    on_epoch: EpochHook | None = None,
 ) -> TrainingResult:
     started = time.perf_counter()
     config = config.resolved()
@@ -356,7 +364,7 @@ def train(
         f"{' on cached frame features' if frozen_encoder else ''}), strategy {config.strategy} "
         f"({strategy.num_replicas_in_sync} replica(s))"
     )
-    clip_accuracy = _clip_accuracy_callback(val_x, owners, val_labels, log)
+    clip_accuracy = _clip_accuracy_callback(val_x, owners, val_labels, log, on_epoch)
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_clip_accuracy", mode="max", patience=config.patience, restore_best_weights=True
     )

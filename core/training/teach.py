@@ -1,0 +1,248 @@
+"""Teaching the app actions of one's own: a few clips per action become an ordinary bundle.
+
+The clips are staged as a ``<action>/<clip>`` folder in a temporary directory and trained by the
+same code as ``python -m core train`` (EfficientNet-Lite0 features, an LSTM head, the kNN
+known-ness calibration), split by clip because a user's clips carry no UCF groups. Frames and
+features are cached inside that temporary directory, not in the shared cache: what one user
+teaches leaves nothing behind for another. Everything a user can get wrong is refused before
+any encoding starts, with a message that names the action or clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import VIDEO_SUFFIXES, Settings
+from core.errors import DatasetError, ModelError, VideoError
+from core.media.video import probe
+from core.models import bundle as bundles
+from core.training.trainer import EpochHook, TrainingConfig, train
+
+MIN_ACTIONS, MAX_ACTIONS = 2, 10
+MIN_CLIPS = 2  # per action: one to learn from, one to check on
+RESERVED = "unknown"  # the open-set label; no action may take it
+ARCHITECTURE = "effnet_lstm"
+# Windows drawn per epoch, whatever the number of clips: with a dozen clips the recipe's 4
+# windows per clip would give the optimiser three steps an epoch, too few to learn in 30 epochs.
+WINDOWS_PER_EPOCH = 320
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+@dataclass(frozen=True)
+class TeachClip:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class TeachLimits:
+    """Bounds that keep one teach within a small shared host (Settings: ``ARL_TEACH_*``)."""
+
+    max_clips: int = 60
+    max_total_s: float = 900.0
+    max_mb: float = 200.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TeachLimits:
+        return cls(settings.teach_max_clips, settings.teach_max_total_s, settings.teach_max_mb)
+
+
+@dataclass(frozen=True)
+class TeachResult:
+    bundle_dir: Path
+    accuracy: float  # on the held-back clips
+    epochs: int
+    best_epoch: int
+    seconds: float
+    clips: int
+    duration_s: float
+
+
+def action_name(text: str) -> str:
+    """The action's name as typed, trimmed; refused when it cannot name a class folder."""
+    name = " ".join(text.split())
+    if not name:
+        raise DatasetError("An action has no name: give every action a name.")
+    if name.startswith(".") or "/" in name or "\\" in name:
+        raise DatasetError(f"'{name}' cannot name an action: no slashes, and no dot at the start.")
+    if name.lower() == RESERVED:
+        raise DatasetError(f"'{name}' is what the app says for actions it does not know: pick another name.")
+    return name
+
+
+def check_actions(actions: Mapping[str, Sequence[TeachClip]], limits: TeachLimits = TeachLimits()) -> None:
+    """Refuse, with a message a user can act on, anything that cannot make a sensible model."""
+    if not MIN_ACTIONS <= len(actions) <= MAX_ACTIONS:
+        raise DatasetError(
+            f"Teach between {MIN_ACTIONS} and {MAX_ACTIONS} actions; there are {len(actions)}."
+        )
+    seen_names: dict[str, str] = {}
+    seen_clips: dict[str, str] = {}
+    for raw, clips in actions.items():
+        name = action_name(raw)
+        if name.lower() in seen_names:
+            raise DatasetError(f"Two actions are called '{name}': give each action its own name.")
+        seen_names[name.lower()] = name
+        if not clips:
+            raise DatasetError(f"'{name}' has no clips yet: give it at least {MIN_CLIPS}.")
+        if len(clips) < MIN_CLIPS:
+            raise DatasetError(
+                f"'{name}' has {len(clips)} clip; it needs {MIN_CLIPS - len(clips)} more "
+                f"(at least {MIN_CLIPS}: one to learn from, one to check on; 4 or more work better)."
+            )
+        for clip in clips:
+            if not clip.data:
+                raise DatasetError(f"{clip.name} (under '{name}') is empty.")
+            digest = hashlib.sha256(clip.data).hexdigest()
+            if digest in seen_clips and seen_clips[digest] != name:
+                raise DatasetError(
+                    f"{clip.name} is under both '{seen_clips[digest]}' and '{name}': "
+                    "a clip can teach one action only."
+                )
+            seen_clips[digest] = name
+    total = sum(len(clips) for clips in actions.values())
+    if total > limits.max_clips:
+        raise DatasetError(f"{total} clips is more than this app takes at once ({limits.max_clips}).")
+    megabytes = sum(len(c.data) for clips in actions.values() for c in clips) / 1e6
+    if megabytes > limits.max_mb:
+        raise DatasetError(
+            f"The clips come to {megabytes:.0f} MB; this app takes {limits.max_mb:.0f} MB at most."
+        )
+
+
+def _file_name(index: int, name: str) -> str:
+    """Upload order first (the split spreads its held-back clips through that order), then a
+    name safe on any file system, keeping a video suffix."""
+    stem, suffix = Path(name).stem, Path(name).suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise DatasetError(
+            f"{name} is not a video file this app reads ({', '.join(sorted(VIDEO_SUFFIXES))})."
+        )
+    return f"{index:02d}-{_UNSAFE.sub('_', stem)[:60]}{suffix}"
+
+
+def _stage(actions: Mapping[str, Sequence[TeachClip]], root: Path, limits: TeachLimits) -> dict[str, list]:
+    """Write the clips as ``root/<action>/<clip>``; every clip must decode. Returns, per action,
+    each clip's given name, staged name and duration (for the model card)."""
+    taught: dict[str, list] = {}
+    total_s = 0.0
+    for raw, clips in actions.items():
+        name = action_name(raw)
+        folder = root / name
+        folder.mkdir(parents=True)
+        taught[name] = []
+        for index, clip in enumerate(clips, start=1):
+            path = folder / _file_name(index, clip.name)
+            path.write_bytes(clip.data)
+            try:
+                info = probe(path)
+            except VideoError as error:
+                raise DatasetError(f"{clip.name} (under '{name}'): {error}") from None
+            total_s += info.duration_s
+            taught[name].append(
+                {"clip": clip.name, "file": path.name, "duration_s": round(info.duration_s, 2)}
+            )
+    if total_s > limits.max_total_s:
+        raise DatasetError(
+            f"The clips last {total_s / 60:.1f} min in all; "
+            f"this app takes {limits.max_total_s / 60:.0f} min at most."
+        )
+    return taught
+
+
+def _clips_section(taught: dict[str, list]) -> str:
+    rows = "\n".join(
+        f"| {action} | {c['clip']} | {c['duration_s']:.1f} s |"
+        for action, clips in taught.items()
+        for c in clips
+    )
+    return f"\n## The clips it was taught\n\n| action | clip | length |\n|---|---|---|\n{rows}\n"
+
+
+def teach(
+    actions: Mapping[str, Sequence[TeachClip]],
+    out_dir: str | Path,
+    limits: TeachLimits = TeachLimits(),
+    epochs: int = 30,
+    log: Callable[[str], None] = lambda _: None,
+    on_epoch: EpochHook | None = None,
+) -> TeachResult:
+    """Train a bundle on ``actions`` (name -> clips) into ``out_dir``. ``on_epoch`` sees each
+    epoch's record and may stop training by returning True (the best epoch so far is kept)."""
+    check_actions(actions, limits)
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory(prefix="arl-teach-") as work:
+        clips_dir = Path(work) / out_dir.name
+        log("checking the clips")
+        taught = _stage(actions, clips_dir, limits)
+        clips = sum(len(own) for own in taught.values())
+        config = TrainingConfig(
+            architecture=ARCHITECTURE,
+            epochs=epochs,
+            patience=max(5, epochs // 3),
+            windows_per_clip=max(4, math.ceil(WINDOWS_PER_EPOCH / clips)),
+        )
+        counts = ", ".join(f"{name} ({len(own)})" for name, own in taught.items())
+        command = f"Teach page: {len(taught)} actions from their clips: {counts}"
+        result = train(
+            clips_dir, config, out_dir, command, cache_dir=Path(work) / "cache", log=log, on_epoch=on_epoch
+        )
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    card = (out_dir / "README.md").read_text() + _clips_section(taught)
+    bundles.write_documents(out_dir, {**metrics, "taught": taught}, card)
+    duration = sum(c["duration_s"] for own in taught.values() for c in own)
+    return TeachResult(
+        out_dir,
+        result.accuracy,
+        result.epochs_run,
+        result.best_epoch,
+        time.perf_counter() - started,
+        clips,
+        duration,
+    )
+
+
+def zip_bundle(folder: str | Path) -> bytes:
+    """A bundle folder as zip bytes (its files at the top level), for a download button."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(Path(folder).iterdir()):
+            if path.is_file():
+                archive.write(path, path.name)
+    return buffer.getvalue()
+
+
+def unzip_bundle(data: bytes, into: str | Path) -> Path:
+    """A zipped bundle unpacked into ``into`` and loaded (safe_mode) to prove it is one. Only
+    plain top-level files are taken: no paths, so nothing lands outside ``into``."""
+    into = Path(into)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if any("/" in m.filename or "\\" in m.filename or m.filename.startswith(".") for m in members):
+                raise ModelError(
+                    "This zip holds folders; a bundle zip holds its files at the top level only."
+                )
+            into.mkdir(parents=True, exist_ok=True)
+            for member in members:
+                (into / member.filename).write_bytes(archive.read(member))
+    except zipfile.BadZipFile:
+        raise ModelError("This file is not a zip of a model bundle.") from None
+    try:
+        bundles.load(into)
+    except ModelError:
+        shutil.rmtree(into, ignore_errors=True)
+        raise
+    return into
