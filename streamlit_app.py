@@ -20,8 +20,10 @@ navigation = st.navigation(
         ],
         "Use": [
             st.Page("pages/analyze.py", title="Analyze a video", icon=":material/movie:"),
+            st.Page("pages/teach.py", title="Teach it your actions", icon=":material/school:"),
             st.Page("pages/model.py", title="Model", icon=":material/neurology:"),
         ],
-    }
+    },
+    expanded=True,  # 14 pages: collapsed, Streamlit would hide the "Use" section behind "View more"
 )
 navigation.run()

@@ -9,7 +9,7 @@ st.markdown(
     "which action happens when, as a timeline. Along the way, see how every classic approach to video "
     "classification works, and how well each does on the same clips."
 )
-learn, analyze, model = st.columns(3)
+learn, analyze, teach, model = st.columns(4)
 with learn.container(border=True):
     st.markdown("**Learn**: frames, single-frame models, fusion, 3D CNNs, LSTMs, ConvLSTMs, each run live.")
     st.page_link("pages/learn_video.py", label="Start with: what is a video", icon=":material/school:")
@@ -17,6 +17,9 @@ with learn.container(border=True):
 with analyze.container(border=True):
     st.markdown("**Analyze a video**: a timeline of actions for your own clip, with downloads.")
     st.page_link("pages/analyze.py", label="Open", icon=":material/movie:")
+with teach.container(border=True):
+    st.markdown("**Teach it your actions**: a few clips of each, and a model of your own in minutes.")
+    st.page_link("pages/teach.py", label="Open", icon=":material/school:")
 with model.container(border=True):
     st.markdown("**Model**: what the model was trained on and how it scores on unseen groups.")
     st.page_link("pages/model.py", label="Open", icon=":material/neurology:")

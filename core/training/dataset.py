@@ -29,7 +29,7 @@ from core.models.contract import to_unit
 DEFAULT_VAL_GROUPS = (8, 9, 10, 11)
 TASKS = ("action", "direction")
 DIRECTIONS = ("forward", "backward")  # the direction task's classes; index 1: played backwards
-_GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
+GROUP_PATTERN = re.compile(r"_g(\d+)_", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class Split:
 
 def group_of(name: str) -> int:
     """The UCF group in a file name, 0 when it names none (fine unless we must split)."""
-    match = _GROUP.search(name)
+    match = GROUP_PATTERN.search(name)
     return int(match.group(1)) if match else 0
 
 

@@ -27,6 +27,7 @@ from core.config import VIDEO_SUFFIXES, Settings
 from core.errors import DatasetError, ModelError, VideoError
 from core.media.video import probe
 from core.models import bundle as bundles
+from core.training.dataset import GROUP_PATTERN
 from core.training.trainer import EpochHook, TrainingConfig, train
 
 MIN_ACTIONS, MAX_ACTIONS = 2, 10
@@ -37,6 +38,8 @@ ARCHITECTURE = "effnet_lstm"
 # windows per clip would give the optimiser three steps an epoch, too few to learn in 30 epochs.
 WINDOWS_PER_EPOCH = 320
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+TAUGHT_ROOT = Path(tempfile.gettempdir()) / "arl-taught"
+STALE_S = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -81,15 +84,24 @@ def action_name(text: str) -> str:
     return name
 
 
-def check_actions(actions: Mapping[str, Sequence[TeachClip]], limits: TeachLimits = TeachLimits()) -> None:
+Actions = Mapping[str, Sequence[TeachClip]] | Sequence[tuple[str, Sequence[TeachClip]]]
+
+
+def _pairs(actions: Actions) -> list[tuple[str, Sequence[TeachClip]]]:
+    """(name, clips) pairs: a page passes them as typed, where two may share a name."""
+    return list(actions.items()) if isinstance(actions, Mapping) else list(actions)
+
+
+def check_actions(actions: Actions, limits: TeachLimits = TeachLimits()) -> None:
     """Refuse, with a message a user can act on, anything that cannot make a sensible model."""
+    actions = _pairs(actions)
     if not MIN_ACTIONS <= len(actions) <= MAX_ACTIONS:
         raise DatasetError(
             f"Teach between {MIN_ACTIONS} and {MAX_ACTIONS} actions; there are {len(actions)}."
         )
     seen_names: dict[str, str] = {}
     seen_clips: dict[str, str] = {}
-    for raw, clips in actions.items():
+    for raw, clips in actions:
         name = action_name(raw)
         if name.lower() in seen_names:
             raise DatasetError(f"Two actions are called '{name}': give each action its own name.")
@@ -111,10 +123,10 @@ def check_actions(actions: Mapping[str, Sequence[TeachClip]], limits: TeachLimit
                     "a clip can teach one action only."
                 )
             seen_clips[digest] = name
-    total = sum(len(clips) for clips in actions.values())
+    total = sum(len(clips) for _, clips in actions)
     if total > limits.max_clips:
         raise DatasetError(f"{total} clips is more than this app takes at once ({limits.max_clips}).")
-    megabytes = sum(len(c.data) for clips in actions.values() for c in clips) / 1e6
+    megabytes = sum(len(c.data) for _, clips in actions for c in clips) / 1e6
     if megabytes > limits.max_mb:
         raise DatasetError(
             f"The clips come to {megabytes:.0f} MB; this app takes {limits.max_mb:.0f} MB at most."
@@ -129,15 +141,17 @@ def _file_name(index: int, name: str) -> str:
         raise DatasetError(
             f"{name} is not a video file this app reads ({', '.join(sorted(VIDEO_SUFFIXES))})."
         )
-    return f"{index:02d}-{_UNSAFE.sub('_', stem)[:60]}{suffix}"
+    # a user's clips are split by clip: a UCF-style _gNN_ in a name must not make it a group
+    stem = GROUP_PATTERN.sub(r"-g\1-", _UNSAFE.sub("_", stem))
+    return f"{index:02d}-{stem[:60]}{suffix}"
 
 
-def _stage(actions: Mapping[str, Sequence[TeachClip]], root: Path, limits: TeachLimits) -> dict[str, list]:
+def _stage(actions: Actions, root: Path, limits: TeachLimits) -> dict[str, list]:
     """Write the clips as ``root/<action>/<clip>``; every clip must decode. Returns, per action,
     each clip's given name, staged name and duration (for the model card)."""
     taught: dict[str, list] = {}
     total_s = 0.0
-    for raw, clips in actions.items():
+    for raw, clips in _pairs(actions):
         name = action_name(raw)
         folder = root / name
         folder.mkdir(parents=True)
@@ -171,14 +185,14 @@ def _clips_section(taught: dict[str, list]) -> str:
 
 
 def teach(
-    actions: Mapping[str, Sequence[TeachClip]],
+    actions: Actions,
     out_dir: str | Path,
     limits: TeachLimits = TeachLimits(),
     epochs: int = 30,
     log: Callable[[str], None] = lambda _: None,
     on_epoch: EpochHook | None = None,
 ) -> TeachResult:
-    """Train a bundle on ``actions`` (name -> clips) into ``out_dir``. ``on_epoch`` sees each
+    """Train a bundle on ``actions`` (name -> clips, or such pairs) into ``out_dir``. ``on_epoch`` sees each
     epoch's record and may stop training by returning True (the best epoch so far is kept)."""
     check_actions(actions, limits)
     started = time.perf_counter()
@@ -212,6 +226,28 @@ def teach(
         clips,
         duration,
     )
+
+
+def new_bundle_folder(session: str, name: str, root: Path | None = None) -> Path:
+    """A fresh folder, ``root/<session>/<name>`` (``-2``, ``-3``, ... if taken), for a bundle one
+    browser session teaches or loads; no other session's picker lists it. A session cannot say
+    when it ends, so folders of sessions untouched for ``STALE_S`` (Streamlit Community Cloud
+    sleeps an idle app after 12 h) are removed here, each time a new one is made."""
+    root = root or TAUGHT_ROOT
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in root.iterdir():
+        if old.name != session and now - old.stat().st_mtime > STALE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    home = root / _UNSAFE.sub("_", session)
+    home.mkdir(exist_ok=True)
+    home.touch()  # marks the session as alive for the sweep above
+    base = _UNSAFE.sub("-", name).strip("-. ") or "my-actions"
+    folder, copy = home / base, 1
+    while folder.exists():
+        copy += 1
+        folder = home / f"{base}-{copy}"
+    return folder
 
 
 def zip_bundle(folder: str | Path) -> bytes:

@@ -1,6 +1,7 @@
 """UI pieces shared by the pages (in pages/_app/, which Streamlit does not take for a page): the
 cached model loader, settings with Streamlit secrets, and the sidebar model picker."""
 
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -11,6 +12,7 @@ from core.errors import ActionLabError
 from core.media.video import staged
 from core.models import bundle as bundles
 from core.models import hub
+from core.training.teach import new_bundle_folder
 
 
 def use_app_navigation() -> None:
@@ -100,10 +102,32 @@ def _load_typed_repo(text: str) -> None:
         return
     if ref not in st.session_state.setdefault("hub_models", []):
         st.session_state["hub_models"].append(ref)
-    st.session_state["model_ref"] = ref
+    choose_model(ref)
 
 
-def _label(ref: str, default: str) -> str:
+def choose_model(ref: str) -> None:
+    """Make ``ref`` the picked model. ``model_choice`` keeps it across pages: Streamlit drops a
+    widget's state (``model_ref``) after a run of a page that does not show that widget."""
+    st.session_state["model_ref"] = st.session_state["model_choice"] = ref
+
+
+def taught_folder(name: str) -> Path:
+    """A new folder for a bundle this session teaches or loads (see ``new_bundle_folder``)."""
+    session = st.session_state.setdefault("teach_session", uuid.uuid4().hex)
+    return new_bundle_folder(session, name)
+
+
+def use_taught_model(folder: Path) -> None:
+    """List a taught or loaded bundle in this session's picker and make it the model in use."""
+    taught = st.session_state.setdefault("taught_models", [])
+    if str(folder) not in taught:
+        taught.append(str(folder))
+    choose_model(str(folder))
+
+
+def _label(ref: str, default: str, taught: list[str]) -> str:
+    if ref in taught:
+        return f"Taught · {Path(ref).name}"
     name = "Hub · " + ref.removeprefix(hub.SCHEME) if hub.is_hub_ref(ref) else Path(ref).name
     return name + (" (default)" if ref == default else "")
 
@@ -119,10 +143,20 @@ def model_picker() -> str:
     if submitted:  # before the selectbox exists, so that its value may still be set
         _load_typed_repo(typed)
     bundled = [str(p) for p in bundles.bundled(MODELS_DIR)]
-    options = list(dict.fromkeys([choice.ref, *bundled, *st.session_state.get("hub_models", [])]))
-    if st.session_state.get("model_ref") not in options:
-        st.session_state["model_ref"] = choice.ref
-    ref = picker.selectbox("Model", options, key="model_ref", format_func=lambda r: _label(r, choice.ref))
+    taught = [ref for ref in st.session_state.get("taught_models", []) if Path(ref).is_dir()]
+    options = list(dict.fromkeys([choice.ref, *bundled, *st.session_state.get("hub_models", []), *taught]))
+    kept = st.session_state.get("model_choice")
+    # set on every run: a value set in code is sent to the browser, which may still show the
+    # picker as it was when this session last saw this page (before a model was taught, say)
+    st.session_state["model_ref"] = kept if kept in options else choice.ref
+    ref = picker.selectbox(
+        "Model",
+        options,
+        key="model_ref",
+        format_func=lambda r: _label(r, choice.ref, taught),
+        on_change=lambda: st.session_state.update(model_choice=st.session_state["model_ref"]),
+    )
+    st.session_state["model_choice"] = ref
     if choice.from_hub:
         picker.caption(choice.reason)
     else:

@@ -13,7 +13,7 @@ LEARN = ["video", "single_frame", "late_fusion", "early_fusion", "slow_fusion", 
 LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"]
 
 
-@pytest.mark.parametrize("page", [None, *LEARN_PAGES, "pages/analyze.py", "pages/model.py"])
+@pytest.mark.parametrize("page", [None, *LEARN_PAGES, "pages/analyze.py", "pages/teach.py", "pages/model.py"])
 def test_every_page_runs(page):
     app = open_page(page)
     assert app.title

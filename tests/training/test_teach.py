@@ -80,11 +80,16 @@ def test_a_zip_that_is_no_bundle_is_refused(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
-def test_cancel_stops_after_the_epoch_it_was_asked_in(tmp_path):
-    actions = {"bow": _clips("Archery", 2), "surf": _clips("Surfing", 2)}
+def test_cancel_stops_after_the_epoch_it_was_asked_in_and_ucf_names_still_split_by_clip(tmp_path):
+    actions = {
+        "bow": [TeachClip(p.name, p.read_bytes()) for p in sorted((UCF6 / "Archery").glob("*_g12_*"))[:2]],
+        "surf": _clips("Surfing", 2),
+    }
     result = teach(actions, tmp_path / "stopped", epochs=20, on_epoch=lambda record: record["epoch"] >= 2)
     assert result.epochs == 2
-    assert bundle.load(result.bundle_dir).spec.classes == ("bow", "surf")
+    taught = bundle.load(result.bundle_dir)
+    assert taught.spec.classes == ("bow", "surf")
+    assert taught.metrics["split"]["by"] == "clip" and taught.metrics["split"]["val_clips"] == 2
 
 
 VIDEO = TeachClip("a.mp4", b"...")
