@@ -106,7 +106,7 @@ if st.button("Train", type="primary"):
 st.caption("Training can be stopped at any time: press Stop (top right), or change anything on the page.")
 
 last = st.session_state.get("teach_last")
-if last:
+if last and Path(last).is_dir():  # taught folders are swept 12 h after a session's last teach
     st.download_button(
         f"Download {Path(last).name} (zip)", zip_bundle(last), f"{Path(last).name}.zip", "application/zip"
     )
