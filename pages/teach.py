@@ -1,5 +1,6 @@
 """Teach: the user's own actions from a few clips each, trained into a bundle in this session."""
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from core.training.teach import (
     TeachClip,
     TeachLimits,
     check_actions,
+    clip_windows,
     teach,
     unzip_bundle,
     zip_bundle,
@@ -29,6 +31,26 @@ st.write(
     "held back to check the result and to calibrate *unknown*. What you teach stays in your session."
 )
 
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def clip_measure(digest: str, _clip: TeachClip) -> tuple[float, int] | str:
+    try:
+        return clip_windows(_clip)
+    except ActionLabError as error:
+        return str(error)
+
+
+def what_it_has(clips: list[TeachClip]) -> str:
+    """Seconds and analysis windows of an action's clips, or what is wrong with one of them."""
+    measured = [clip_measure(hashlib.sha256(c.data).hexdigest(), c) for c in clips]
+    problems = [f"{c.name}: {m}" for c, m in zip(clips, measured, strict=True) if isinstance(m, str)]
+    if problems:
+        return "Cannot read " + "; ".join(problems)
+    seconds = sum(m[0] for m in measured)
+    windows = sum(m[1] for m in measured)
+    return f"{seconds:.0f} s of video, {windows} windows to learn from"
+
+
 limits = TeachLimits.from_settings(settings())
 suffixes = sorted(s.lstrip(".") for s in VIDEO_SUFFIXES)
 count = st.number_input("How many actions", MIN_ACTIONS, MAX_ACTIONS, MIN_ACTIONS, step=1)
@@ -42,9 +64,12 @@ for index in range(int(count)):
         files = st.file_uploader(
             "Its clips", type=suffixes, accept_multiple_files=True, key=f"teach_clips_{index}"
         )
+        clips = [TeachClip(f.name, f.getvalue()) for f in files]
         needed = max(0, MIN_CLIPS - len(files))
         st.caption(f"{len(files)} clip(s)" + (f": {needed} more needed" if needed else ""))
-        actions.append((name, [TeachClip(f.name, f.getvalue()) for f in files]))
+        if clips:
+            st.caption(what_it_has(clips))
+        actions.append((name, clips))
 
 with st.expander("Settings"):
     model_name = st.text_input("Model name", "my-actions")

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import VIDEO_SUFFIXES, Settings
+from core.engine.windows import window_starts
 from core.errors import DatasetError, ModelError, VideoError
-from core.media.video import probe
+from core.media.video import probe, staged
 from core.models import bundle as bundles
+from core.models.registry import input_defaults
 from core.training.dataset import GROUP_PATTERN
 from core.training.trainer import EpochHook, TrainingConfig, train
 
@@ -131,6 +133,17 @@ def check_actions(actions: Actions, limits: TeachLimits = TeachLimits()) -> None
         raise DatasetError(
             f"The clips come to {megabytes:.0f} MB; this app takes {limits.max_mb:.0f} MB at most."
         )
+
+
+def clip_windows(clip: TeachClip) -> tuple[float, int]:
+    """(seconds, analysis windows) of one clip at the teach recipe's sampling: what the page
+    shows per action, so that a user sees how much each action has to learn from. A clip that
+    cannot be read raises VideoError."""
+    defaults = input_defaults(ARCHITECTURE)
+    with staged(clip.data, Path(clip.name).suffix.lower()) as path:
+        info = probe(path)
+    frames = max(1, math.ceil(info.duration_s * defaults.sampling_fps))
+    return info.duration_s, len(window_starts(frames, defaults.sequence_length, defaults.hop_frames))
 
 
 def _file_name(index: int, name: str) -> str:

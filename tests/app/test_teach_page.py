@@ -17,7 +17,13 @@ def test_a_short_action_list_is_refused_with_what_is_missing():
     button(app, "Train").click().run()
     assert not app.exception
     assert [e.value for e in app.error] == ["An action has no name: give every action a name."]
+    assert any(c.value.endswith("windows to learn from") for c in app.caption)
     app.text_input(key="teach_name_1").set_value("surf")
+    app.file_uploader(key="teach_clips_1").set_value(
+        [*_files("Surfing", range(12, 13)), ("notes.mp4", b"not a video", "video/mp4")]
+    )
+    app.run()
+    assert any(c.value.startswith("Cannot read notes.mp4: ") for c in app.caption)
     app.file_uploader(key="teach_clips_1").set_value(_files("Surfing", range(12, 13)))
     app.run()
     button(app, "Train").click().run()

@@ -5,10 +5,18 @@ import tempfile
 import pytest
 
 from core.engine.analysis import analyze
-from core.errors import DatasetError, ModelError
+from core.errors import DatasetError, ModelError, VideoError
 from core.models import bundle
-from core.training.teach import TeachClip, TeachLimits, check_actions, teach, unzip_bundle, zip_bundle
-from tests.support import UCF6
+from core.training.teach import (
+    TeachClip,
+    TeachLimits,
+    check_actions,
+    clip_windows,
+    teach,
+    unzip_bundle,
+    zip_bundle,
+)
+from tests.support import SURFING, UCF6
 
 ACTIONS = ("Archery", "PlayingPiano", "Surfing")
 
@@ -142,3 +150,11 @@ def test_a_clip_that_is_no_video_is_named_and_nothing_is_left_behind(tmp_path, m
         teach(actions, tmp_path / "never")
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "never").exists()
+
+
+def test_a_clip_is_measured_in_the_windows_analysis_would_cut():
+    seconds, windows = clip_windows(TeachClip(SURFING.name, SURFING.read_bytes()))
+    assert seconds == pytest.approx(9.6, abs=0.05)
+    assert windows == 14  # 39 frames at 4 fps: a 13-frame window every 2 frames, the last flush with the end
+    with pytest.raises(VideoError):
+        clip_windows(TeachClip("notes.mp4", b"hello"))
