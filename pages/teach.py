@@ -40,6 +40,12 @@ def clip_measure(digest: str, _clip: TeachClip) -> tuple[float, int] | str:
         return str(error)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def bundle_zip(folder: str) -> bytes:
+    """Zipped once per taught folder, not on every rerun of the page (a bundle is ~20 MB)."""
+    return zip_bundle(folder)
+
+
 def what_it_has(clips: list[TeachClip]) -> str:
     """Seconds and analysis windows of an action's clips, or what is wrong with one of them."""
     measured = [clip_measure(hashlib.sha256(c.data).hexdigest(), c) for c in clips]
@@ -133,7 +139,7 @@ st.caption("Training can be stopped at any time: press Stop (top right), or chan
 last = st.session_state.get("teach_last")
 if last and Path(last).is_dir():  # taught folders are swept 12 h after a session's last teach
     st.download_button(
-        f"Download {Path(last).name} (zip)", zip_bundle(last), f"{Path(last).name}.zip", "application/zip"
+        f"Download {Path(last).name} (zip)", bundle_zip(last), f"{Path(last).name}.zip", "application/zip"
     )
 
 with st.expander("Load a model you taught before (zip)"):

@@ -40,6 +40,7 @@ class Clip:
 
 
 VAL_SHARE = 0.25  # of each action's clips held back for validation when clips have no groups
+MIN_CLIPS_PER_CLASS = 2  # split by clip: one to learn from, one to check on
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,14 @@ class Split:
 
     def describe(self) -> dict:
         """What metrics.json and the model card record about the split."""
+        counts = {"train_clips": len(self.train), "val_clips": len(self.val)}
         if self.by_clip:
-            return {
-                "by": "clip",
-                "val_clip_names": [c.path.name for c in self.val],
-                "train_clips": len(self.train),
-                "val_clips": len(self.val),
-            }
+            return {"by": "clip", "val_clip_names": [c.path.name for c in self.val], **counts}
         return {
             "by": "group",
             "train_groups": list(self.train_groups),
             "val_groups": list(self.val_groups),
-            "train_clips": len(self.train),
-            "val_clips": len(self.val),
+            **counts,
         }
 
 
@@ -158,11 +154,11 @@ def split_by_clip(clips: list[Clip], share: float = VAL_SHARE) -> Split:
     by_label: dict[str, list[Clip]] = {}
     for clip in clips:
         by_label.setdefault(clip.label, []).append(clip)
-    short = sorted(label for label, own in by_label.items() if len(own) < 2)
+    short = sorted(label for label, own in by_label.items() if len(own) < MIN_CLIPS_PER_CLASS)
     if short:
         raise DatasetError(
-            f"{', '.join(short)}: only one clip. Each action needs at least 2 clips (one to learn "
-            "from, one to check the result on); 4 or more give a useful model."
+            f"{', '.join(short)}: only one clip. Each action needs at least {MIN_CLIPS_PER_CLASS} "
+            "clips (one to learn from, one to check the result on); 4 or more give a useful model."
         )
     train, val = [], []
     for own in by_label.values():

@@ -29,11 +29,11 @@ from core.errors import DatasetError, ModelError, VideoError
 from core.media.video import probe, staged
 from core.models import bundle as bundles
 from core.models.registry import input_defaults
-from core.training.dataset import GROUP_PATTERN
+from core.training.dataset import GROUP_PATTERN, MIN_CLIPS_PER_CLASS
 from core.training.trainer import EpochHook, TrainingConfig, train
 
 MIN_ACTIONS, MAX_ACTIONS = 2, 10
-MIN_CLIPS = 2  # per action: one to learn from, one to check on
+MIN_CLIPS = MIN_CLIPS_PER_CLASS  # per action: the split by clip needs one to learn from, one to check on
 RESERVED = "unknown"  # the open-set label; no action may take it
 ARCHITECTURE = "effnet_lstm"
 # Windows drawn per epoch, whatever the number of clips: with a dozen clips the recipe's 4
