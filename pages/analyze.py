@@ -10,9 +10,8 @@ from core.engine.annotate import annotated_copy
 from core.errors import ActionLabError
 from core.media.encode import browser_copy
 from core.media.video import frames_at, staged
-from core.media.youtube import fetched, safe_name
 from core.views.charts import timeline_figure, top_k_figure
-from pages._app.common import current_bundle, run_analysis, settings, use_app_navigation
+from pages._app.common import current_bundle, fetch_link, run_analysis, settings, use_app_navigation
 
 
 @st.cache_data(show_spinner="Preparing the video for the browser…", max_entries=16)
@@ -33,23 +32,6 @@ def annotated_video(
 ):
     with staged(_data, suffix) as path:
         return annotated_copy(path, _timeline, path.parent, smoothing).read_bytes()
-
-
-def fetch_link(url: str, config) -> tuple[str, bytes]:
-    """Download in view, with progress; the file is read into memory and its folder removed."""
-    with st.status("Fetching the video…") as status:
-        bar = st.progress(0.0, text="reading the link")
-        with fetched(
-            url,
-            config.allowed_hosts,
-            config.max_duration_s,
-            int(config.max_download_mb * 1e6),
-            progress=lambda fraction, stage: bar.progress(fraction, text=stage),
-        ) as video:
-            data = video.path.read_bytes()
-            name = safe_name(video.title) + video.path.suffix
-        status.update(label=f"Fetched {name} ({len(data) / 1e6:.1f} MB)", state="complete")
-    return name, data
 
 
 use_app_navigation()

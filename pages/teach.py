@@ -7,7 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import VIDEO_SUFFIXES
-from core.errors import ActionLabError
+from core.errors import ActionLabError, DatasetError, ModelError
+from core.models.hub import publish
 from core.training.teach import (
     MAX_ACTIONS,
     MIN_ACTIONS,
@@ -15,12 +16,15 @@ from core.training.teach import (
     TeachClip,
     TeachLimits,
     check_actions,
+    check_names,
     clip_windows,
     teach,
     unzip_bundle,
+    windows_in,
     zip_bundle,
 )
-from pages._app.common import settings, taught_folder, use_app_navigation, use_taught_model
+from core.training.teach_sources import EXAMPLE, gather_clips, parse_requests
+from pages._app.common import fetch_link, settings, taught_folder, use_app_navigation, use_taught_model
 
 use_app_navigation()
 st.title("Teach it your own actions")
@@ -46,21 +50,62 @@ def bundle_zip(folder: str) -> bytes:
     return zip_bundle(folder)
 
 
-def what_it_has(clips: list[TeachClip]) -> str:
-    """Seconds and analysis windows of an action's clips, or what is wrong with one of them."""
-    measured = [clip_measure(hashlib.sha256(c.data).hexdigest(), c) for c in clips]
-    problems = [f"{c.name}: {m}" for c, m in zip(clips, measured, strict=True) if isinstance(m, str)]
+def what_it_has(action: str, uploads: list[TeachClip], lines: str) -> str:
+    """How many clips an action has, with their seconds and analysis windows, or what is wrong
+    with one of them. Pieces are measured from their times; links once fetched, at Train."""
+    try:
+        requests = parse_requests(action, lines)
+    except DatasetError as error:
+        return str(error)
+    cut_from = {r.source for r in requests if not r.is_link and r.start_s is not None}
+    measured = {c.name: clip_measure(hashlib.sha256(c.data).hexdigest(), c) for c in uploads}
+    problems = [f"{name}: {m}" for name, m in measured.items() if isinstance(m, str)]
     if problems:
         return "Cannot read " + "; ".join(problems)
-    seconds = sum(m[0] for m in measured)
-    windows = sum(m[1] for m in measured)
-    return f"{seconds:.0f} s of video, {windows} windows to learn from"
+    lengths = [m[0] for name, m in measured.items() if name not in cut_from]
+    for request in requests:
+        if not request.is_link and request.start_s is not None and request.source in measured:
+            lengths.append(min(request.end_s, measured[request.source][0]) - request.start_s)
+    links = sum(r.is_link for r in requests)
+    clips = len(lengths) + links
+    needed = max(0, MIN_CLIPS - clips)
+    text = f"{clips} clip(s)" + (f": {needed} more needed" if needed else "")
+    if lengths:
+        text += f"; {sum(lengths):.0f} s of video, {sum(map(windows_in, lengths))} windows to learn from"
+    if links:
+        text += f"; {links} link(s), fetched when you press Train"
+    return text
+
+
+def fetch_once(url: str) -> TeachClip:
+    """A linked video, fetched in view the first time it is asked for in this session."""
+    fetched = st.session_state.setdefault("teach_fetched", {})
+    if url not in fetched:
+        fetched[url] = fetch_link(url, settings())
+    name, data = fetched[url]
+    return TeachClip(name, data, source=url)
+
+
+def gathered(actions: list[tuple[str, list[TeachClip], str]]) -> list[tuple[str, list[TeachClip]]]:
+    """Each action's clips: uploads, fetched links and cut pieces (in view when there are any)."""
+    if not any(lines.strip() for _, _, lines in actions):
+        return [(name, uploads) for name, uploads, _ in actions]
+    with st.status("Fetching links and cutting pieces…") as status:
+        result = [
+            (name, gather_clips(name.strip() or "unnamed action", uploads, lines, fetch_once))
+            for name, uploads, lines in actions
+        ]
+        status.update(label=f"{sum(len(c) for _, c in result)} clips ready", state="complete")
+    asked = {r.source for name, _, lines in actions for r in parse_requests(name, lines) if r.is_link}
+    for url in set(st.session_state["teach_fetched"]) - asked:  # keep only what the page still lists
+        del st.session_state["teach_fetched"][url]
+    return result
 
 
 limits = TeachLimits.from_settings(settings())
 suffixes = sorted(s.lstrip(".") for s in VIDEO_SUFFIXES)
 count = st.number_input("How many actions", MIN_ACTIONS, MAX_ACTIONS, MIN_ACTIONS, step=1)
-actions: list[tuple[str, list[TeachClip]]] = []
+actions: list[tuple[str, list[TeachClip], str]] = []
 columns = st.columns(2)
 for index in range(int(count)):
     with columns[index % 2].container(border=True):
@@ -70,12 +115,19 @@ for index in range(int(count)):
         files = st.file_uploader(
             "Its clips", type=suffixes, accept_multiple_files=True, key=f"teach_clips_{index}"
         )
-        clips = [TeachClip(f.name, f.getvalue()) for f in files]
-        needed = max(0, MIN_CLIPS - len(files))
-        st.caption(f"{len(files)} clip(s)" + (f": {needed} more needed" if needed else ""))
-        if clips:
-            st.caption(what_it_has(clips))
-        actions.append((name, clips))
+        lines = st.text_area(
+            "Links, or pieces of longer videos (optional, one per line)",
+            key=f"teach_lines_{index}",
+            placeholder=EXAMPLE,
+            height=80,
+            help="A link alone is one clip; a link or the name of a clip uploaded above, followed by "
+            "START-END (seconds, or minutes:seconds), is the piece between those times. An upload "
+            "cut into pieces is used through its pieces only. Pieces of one video are held back "
+            "together when the app checks what it learnt.",
+        )
+        uploads = [TeachClip(f.name, f.getvalue()) for f in files]
+        st.caption(what_it_has(name.strip() or f"Action {index + 1}", uploads, lines))
+        actions.append((name, uploads, lines))
 
 with st.expander("Settings"):
     model_name = st.text_input("Model name", "my-actions")
@@ -89,6 +141,8 @@ with st.expander("Settings"):
 
 if st.button("Train", type="primary"):
     try:
+        check_names([name for name, _, _ in actions])  # before anything is fetched
+        actions = gathered(actions)
         check_actions(actions, limits)
         out = taught_folder(model_name)
     except ActionLabError as error:
@@ -136,12 +190,6 @@ if st.button("Train", type="primary"):
     st.session_state["teach_last"] = str(out)
 st.caption("Training can be stopped at any time: press Stop (top right), or change anything on the page.")
 
-last = st.session_state.get("teach_last")
-if last and Path(last).is_dir():  # taught folders are swept 12 h after a session's last teach
-    st.download_button(
-        f"Download {Path(last).name} (zip)", bundle_zip(last), f"{Path(last).name}.zip", "application/zip"
-    )
-
 with st.expander("Load a model you taught before (zip)"):
     archive = st.file_uploader("Bundle zip", type=["zip"], key="teach_zip")
     if archive is not None and st.button("Load it"):
@@ -151,4 +199,34 @@ with st.expander("Load a model you taught before (zip)"):
             st.error(str(error))
         else:
             use_taught_model(folder)
+            st.session_state["teach_last"] = str(folder)
             st.success(f"**{folder.name}** is now the model on the Analyze page.")
+
+last = st.session_state.get("teach_last")
+if last and Path(last).is_dir():  # taught folders are swept 12 h after a session's last teach
+    st.download_button(
+        f"Download {Path(last).name} (zip)", bundle_zip(last), f"{Path(last).name}.zip", "application/zip"
+    )
+    with st.expander(f"Publish {Path(last).name} on the Hugging Face Hub"), st.form("publish", border=False):
+        repo = st.text_input("Hub repository", placeholder="your-name/my-actions", key="publish_repo")
+        token = st.text_input(
+            "Your Hub token (with write access)",
+            type="password",
+            key="publish_token",
+            help="Used for this upload only. The app never publishes with a token of its own.",
+        )
+        private = st.checkbox("Private repository", value=True)
+        if st.form_submit_button("Publish"):
+            try:
+                if not token.strip():
+                    raise ModelError("Give your own Hugging Face token (write access) to publish.")
+                with st.spinner(f"Uploading {Path(last).name}…"):
+                    published = publish(Path(last), repo.strip(), private=private, token=token.strip())
+            except ActionLabError as error:
+                st.error(str(error))
+            else:
+                st.success(
+                    f"Published: {published.url}. Anyone who can see the repository loads exactly "
+                    f"this upload by typing `{published.ref.removeprefix('hf://')}` under "
+                    "*Load a model from the Hub* in the sidebar."
+                )

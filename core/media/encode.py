@@ -74,6 +74,23 @@ def write_frames(source: Path, info: VideoInfo, out: Path, draw=None) -> Path:
     return out
 
 
+def cut(source: str | Path, start_s: float, end_s: float, out: str | Path) -> Path:
+    """The stretch ``start_s``-``end_s`` of ``source`` as an H.264 MP4 of its own. ffmpeg seeks
+    and re-encodes, so the piece starts on the asked-for frame, not on the key frame before it."""
+    source, out = Path(source), Path(out)
+    command = [
+        _ffmpeg(), "-v", "error", "-y", "-ss", f"{start_s:.3f}", "-i", str(source),
+        "-t", f"{end_s - start_s:.3f}", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+        "-pix_fmt", "yuv420p", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
+        out.unlink(missing_ok=True)
+        message = done.stderr.decode(errors="replace").strip()[:200]
+        raise VideoError(f"Could not cut {start_s:g}-{end_s:g} s out of {source.name}: {message}")
+    return out
+
+
 def browser_copy(source: str | Path, folder: str | Path) -> Path:
     """The video itself when browsers can play it, else an H.264 MP4 copy in ``folder``."""
     source = Path(source)

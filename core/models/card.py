@@ -5,26 +5,31 @@ from __future__ import annotations
 from core.models.bundle import BundleSpec
 
 
-def _front_matter(spec: BundleSpec, accuracy: float, dataset: str) -> str:
+def _front_matter(spec: BundleSpec, accuracy: float, dataset: str, own_clips: bool) -> str:
+    """Hub metadata. A model trained on a user's own clips names no Hub dataset: it has none."""
     tags = "\n".join(
         f"  - {t}" for t in ("video-classification", "action-recognition", "keras", spec.architecture)
     )
+    described, kind = (
+        ("own clips, clip-held-out validation", "own-clips")
+        if own_clips
+        else ("UCF101 subset, group-held-out validation", "ucf101")
+    )
+    datasets = "" if own_clips else "datasets:\n  - ucf101\n"
     return f"""---
 library_name: keras
 pipeline_tag: video-classification
 license: apache-2.0
 tags:
 {tags}
-datasets:
-  - ucf101
-model-index:
+{datasets}model-index:
   - name: {spec.name}
     results:
       - task:
           type: video-classification
         dataset:
-          name: {dataset} (UCF101 subset, group-held-out validation)
-          type: ucf101
+          name: {dataset} ({described})
+          type: {kind}
         metrics:
           - type: accuracy
             name: clip accuracy
@@ -82,8 +87,9 @@ def _split_words(split: dict) -> str:
     if split.get("by") == "clip":
         held_back = ", ".join(split["val_clip_names"])
         return f"""Split by clip, because the clips' names carry no UCF101 groups: {split["train_clips"]}
-training clips, {split["val_clips"]} held back for validation ({held_back}). Clips cut from one
-source video may sit on both sides, which flatters the figure below."""
+training clips, {split["val_clips"]} held back for validation ({held_back}). Pieces named
+`<source>~<piece>` are held back with their source; other clips cut from one video may sit on
+both sides, which flatters the figure below."""
     return f"""Split by UCF101 group, never by clip: training groups {split["train_groups"]}
 ({split["train_clips"]} clips), validation groups {split["val_groups"]} ({split["val_clips"]} clips)."""
 
@@ -128,7 +134,7 @@ order-blind model scores 50% by construction; motion that looks the same both wa
         what = f"""recognises
 {len(spec.classes)} actions of `{dataset}` (task `action`): {", ".join(spec.classes)}."""
         limits = _action_limits(spec, validation)
-    return f"""{_front_matter(spec, validation["accuracy"], dataset)}
+    return f"""{_front_matter(spec, validation["accuracy"], dataset, split.get("by") == "clip")}
 # {spec.name}
 
 A `{spec.architecture}` video classifier, {origin}, that {what}

@@ -291,22 +291,26 @@ def check_publishable(folder: Path) -> None:
         raise ModelError(f"{folder} is not a complete bundle: it lacks {', '.join(missing)}.")
     card = (folder / "README.md").read_text(encoding="utf-8")
     metadata = _card_metadata(card)
-    for line in ("library_name: keras", "pipeline_tag: video-classification", "datasets:", "model-index:"):
+    for line in ("library_name: keras", "pipeline_tag: video-classification", "model-index:"):
         if line not in metadata:
             raise ModelError(f"The model card in {folder} lacks '{line}' in its metadata: retrain or fix it.")
     if "python -m core train" not in card:
         raise ModelError(f"The model card in {folder} does not say which command trained the model.")
 
 
-def publish(folder: Path, repo_id: str, private: bool = False, tag: str | None = None) -> Published:
-    """Create the repo when needed and upload exactly the bundle files, in one commit."""
+def publish(
+    folder: Path, repo_id: str, private: bool = False, tag: str | None = None, token: str | None = None
+) -> Published:
+    """Create the repo when needed and upload exactly the bundle files, in one commit. ``token``
+    is the publisher's own (the Teach page passes the one its user typed, never the host's);
+    without it, HF_TOKEN or the one ``hf auth login`` saved."""
     import httpx2
     from huggingface_hub import HfApi, errors, get_token
 
     folder = Path(folder)
     check_publishable(folder)
     HubRef.parse(f"{repo_id}@main")  # the same name rules as for loading
-    token = os.environ.get("HF_TOKEN") or get_token()
+    token = token or os.environ.get("HF_TOKEN") or get_token()
     if not token:
         raise ModelError("No Hugging Face token: set HF_TOKEN or run `hf auth login` first.")
     api = HfApi(endpoint=endpoint(), token=token)

@@ -145,12 +145,20 @@ def split_clips(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUP
     )
 
 
+def source_of(clip: Clip) -> str:
+    """The video a clip was cut from: what comes before ``~`` in its name (``walk~0-5s.mp4``),
+    or the clip itself."""
+    return clip.path.stem.split("~")[0]
+
+
 def split_by_clip(clips: list[Clip], share: float = VAL_SHARE) -> Split:
     """Hold back about ``share`` of each action's clips (at least one), spread evenly through
     its clips in name order, so that the split does not depend on luck and clips cut from one
-    video in sequence (``walk-1``, ``walk-2``, ...) are not all on one side. Each clip is its own
-    group: without groups, two clips of one source video may fall on both sides, which makes the
-    validation figure optimistic (the model card says so)."""
+    video in sequence (``walk-1``, ``walk-2``, ...) are not all on one side. Clips named
+    ``<source>~<piece>`` are held back together with the other pieces of their source when the
+    action has pieces of two sources or more. Otherwise each clip is its own group: two clips of
+    one source video may then fall on both sides, which makes the validation figure optimistic
+    (the model card says so)."""
     by_label: dict[str, list[Clip]] = {}
     for clip in clips:
         by_label.setdefault(clip.label, []).append(clip)
@@ -162,11 +170,16 @@ def split_by_clip(clips: list[Clip], share: float = VAL_SHARE) -> Split:
         )
     train, val = [], []
     for own in by_label.values():
-        own = sorted(own, key=lambda c: c.path.name)
-        held = max(1, round(len(own) * share))
-        picks = {int((k + 0.5) * len(own) / held) for k in range(held)}
-        val += [c for i, c in enumerate(own) if i in picks]
-        train += [c for i, c in enumerate(own) if i not in picks]
+        sources: dict[str, list[Clip]] = {}
+        for clip in sorted(own, key=lambda c: c.path.name):
+            sources.setdefault(source_of(clip), []).append(clip)
+        units = list(sources.values())
+        if len(units) < MIN_CLIPS_PER_CLASS:
+            units = [[clip] for unit in units for clip in unit]
+        held = max(1, round(len(units) * share))
+        picks = {int((k + 0.5) * len(units) / held) for k in range(held)}
+        for index, unit in enumerate(units):
+            (val if index in picks else train).extend(unit)
     return Split(train, val, ())
 
 

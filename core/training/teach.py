@@ -46,8 +46,12 @@ STALE_S = 12 * 3600
 
 @dataclass(frozen=True)
 class TeachClip:
+    """A clip as the user gave it. ``source`` names the video a piece was cut from (or the link
+    a clip came from): clips of one source are held back together when the split is made."""
+
     name: str
     data: bytes
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,20 +98,28 @@ def _pairs(actions: Actions) -> list[tuple[str, Sequence[TeachClip]]]:
     return list(actions.items()) if isinstance(actions, Mapping) else list(actions)
 
 
+def check_names(raw_names: Sequence[str]) -> list[str]:
+    """The actions' names, trimmed; refused when there are too few or too many, or two alike.
+    Checked on its own first where clips still have to be fetched."""
+    if not MIN_ACTIONS <= len(raw_names) <= MAX_ACTIONS:
+        raise DatasetError(
+            f"Teach between {MIN_ACTIONS} and {MAX_ACTIONS} actions; there are {len(raw_names)}."
+        )
+    names: list[str] = []
+    for raw in raw_names:
+        name = action_name(raw)
+        if name.lower() in (n.lower() for n in names):
+            raise DatasetError(f"Two actions are called '{name}': give each action its own name.")
+        names.append(name)
+    return names
+
+
 def check_actions(actions: Actions, limits: TeachLimits = TeachLimits()) -> None:
     """Refuse, with a message a user can act on, anything that cannot make a sensible model."""
     actions = _pairs(actions)
-    if not MIN_ACTIONS <= len(actions) <= MAX_ACTIONS:
-        raise DatasetError(
-            f"Teach between {MIN_ACTIONS} and {MAX_ACTIONS} actions; there are {len(actions)}."
-        )
-    seen_names: dict[str, str] = {}
+    names = check_names([raw for raw, _ in actions])
     seen_clips: dict[str, str] = {}
-    for raw, clips in actions:
-        name = action_name(raw)
-        if name.lower() in seen_names:
-            raise DatasetError(f"Two actions are called '{name}': give each action its own name.")
-        seen_names[name.lower()] = name
+    for name, (_, clips) in zip(names, actions, strict=True):
         if not clips:
             raise DatasetError(f"'{name}' has no clips yet: give it at least {MIN_CLIPS}.")
         if len(clips) < MIN_CLIPS:
@@ -119,7 +131,9 @@ def check_actions(actions: Actions, limits: TeachLimits = TeachLimits()) -> None
             if not clip.data:
                 raise DatasetError(f"{clip.name} (under '{name}') is empty.")
             digest = hashlib.sha256(clip.data).hexdigest()
-            if digest in seen_clips and seen_clips[digest] != name:
+            if seen_clips.get(digest) == name:
+                raise DatasetError(f"{clip.name} is given twice under '{name}': give each clip once.")
+            if digest in seen_clips:
                 raise DatasetError(
                     f"{clip.name} is under both '{seen_clips[digest]}' and '{name}': "
                     "a clip can teach one action only."
@@ -139,24 +153,35 @@ def clip_windows(clip: TeachClip) -> tuple[float, int]:
     """(seconds, analysis windows) of one clip at the teach recipe's sampling: what the page
     shows per action, so that a user sees how much each action has to learn from. A clip that
     cannot be read raises VideoError."""
-    defaults = input_defaults(ARCHITECTURE)
     with staged(clip.data, Path(clip.name).suffix.lower()) as path:
         info = probe(path)
-    frames = max(1, math.ceil(info.duration_s * defaults.sampling_fps))
-    return info.duration_s, len(window_starts(frames, defaults.sequence_length, defaults.hop_frames))
+    return info.duration_s, windows_in(info.duration_s)
 
 
-def _file_name(index: int, name: str) -> str:
-    """Upload order first (the split spreads its held-back clips through that order), then a
-    name safe on any file system, keeping a video suffix."""
-    stem, suffix = Path(name).stem, Path(name).suffix.lower()
+def windows_in(seconds: float) -> int:
+    """Analysis windows in ``seconds`` of video at the teach recipe's sampling."""
+    defaults = input_defaults(ARCHITECTURE)
+    frames = max(1, math.ceil(seconds * defaults.sampling_fps))
+    return len(window_starts(frames, defaults.sequence_length, defaults.hop_frames))
+
+
+def _file_name(order: int, clip: TeachClip) -> str:
+    """Source order first (the split spreads its held-back clips through that order), then a
+    name safe on any file system, keeping a video suffix. A piece is named
+    ``<order>-<source>~<piece>``: the split holds back clips that share what comes before ``~``."""
+    suffix = Path(clip.name).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise DatasetError(
-            f"{name} is not a video file this app reads ({', '.join(sorted(VIDEO_SUFFIXES))})."
+            f"{clip.name} is not a video file this app reads ({', '.join(sorted(VIDEO_SUFFIXES))})."
         )
-    # a user's clips are split by clip: a UCF-style _gNN_ in a name must not make it a group
-    stem = GROUP_PATTERN.sub(r"-g\1-", _UNSAFE.sub("_", stem))
-    return f"{index:02d}-{stem[:60]}{suffix}"
+
+    def safe(text: str) -> str:  # a user's clips are split by clip: a UCF-style _gNN_ must not group them
+        return GROUP_PATTERN.sub(r"-g\1-", _UNSAFE.sub("_", text))[:60]
+
+    stem = safe(Path(clip.name).stem)
+    if clip.source:
+        stem = f"{safe(Path(clip.source).stem)}~{stem}"
+    return f"{order:02d}-{stem}{suffix}"
 
 
 def _stage(actions: Actions, root: Path, limits: TeachLimits) -> dict[str, list]:
@@ -169,17 +194,17 @@ def _stage(actions: Actions, root: Path, limits: TeachLimits) -> dict[str, list]
         folder = root / name
         folder.mkdir(parents=True)
         taught[name] = []
-        for index, clip in enumerate(clips, start=1):
-            path = folder / _file_name(index, clip.name)
+        order: dict[str, int] = {}  # upload order, pieces of one source sharing their source's place
+        for clip in clips:
+            path = folder / _file_name(order.setdefault(clip.source or clip.name, len(order) + 1), clip)
             path.write_bytes(clip.data)
             try:
                 info = probe(path)
             except VideoError as error:
                 raise DatasetError(f"{clip.name} (under '{name}'): {error}") from None
             total_s += info.duration_s
-            taught[name].append(
-                {"clip": clip.name, "file": path.name, "duration_s": round(info.duration_s, 2)}
-            )
+            record = {"clip": clip.name, "file": path.name, "duration_s": round(info.duration_s, 2)}
+            taught[name].append({**record, "source": clip.source} if clip.source else record)
     if total_s > limits.max_total_s:
         raise DatasetError(
             f"The clips last {total_s / 60:.1f} min in all; "
@@ -222,7 +247,12 @@ def teach(
             windows_per_clip=max(4, math.ceil(WINDOWS_PER_EPOCH / clips)),
         )
         counts = ", ".join(f"{name} ({len(own)})" for name, own in taught.items())
-        command = f"Teach page: {len(taught)} actions from their clips: {counts}"
+        command = (
+            f"# the Teach page, on {counts} clips (listed below) as {out_dir.name}/<action>/<clip>\n"
+            f"python -m core train {out_dir.name} --arch {ARCHITECTURE} --out {out_dir.name} "
+            f"--epochs {config.epochs} --patience {config.patience} "
+            f"--windows-per-clip {config.windows_per_clip}"
+        )
         result = train(
             clips_dir, config, out_dir, command, cache_dir=Path(work) / "cache", log=log, on_epoch=on_epoch
         )

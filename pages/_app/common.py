@@ -10,6 +10,7 @@ from core.config import MODELS_DIR, Settings, sample_clips
 from core.engine.analysis import analyze
 from core.errors import ActionLabError
 from core.media.video import staged
+from core.media.youtube import fetched, safe_name
 from core.models import bundle as bundles
 from core.models import hub
 from core.training.teach import new_bundle_folder
@@ -189,6 +190,23 @@ def current_bundle():
     except ActionLabError as error:
         st.error(str(error))
         return None
+
+
+def fetch_link(url: str, config) -> tuple[str, bytes]:
+    """Download in view, with progress; the file is read into memory and its folder removed."""
+    with st.status("Fetching the video…") as status:
+        bar = st.progress(0.0, text="reading the link")
+        with fetched(
+            url,
+            config.allowed_hosts,
+            config.max_duration_s,
+            int(config.max_download_mb * 1e6),
+            progress=lambda fraction, stage: bar.progress(fraction, text=stage),
+        ) as video:
+            data = video.path.read_bytes()
+            name = safe_name(video.title) + video.path.suffix
+        status.update(label=f"Fetched {name} ({len(data) / 1e6:.1f} MB)", state="complete")
+    return name, data
 
 
 def demo_clip() -> tuple[str, bytes] | None:

@@ -1,6 +1,10 @@
 """The Teach page end to end in AppTest: real clips uploaded, a real head trained, the new model
 picked on Analyze and naming a clip it never saw."""
 
+import json
+from pathlib import Path
+
+from core.config import LRCN_BUNDLE
 from tests.support import SURFING, UCF6, button, open_page, upload
 
 
@@ -30,19 +34,33 @@ def test_a_short_action_list_is_refused_with_what_is_missing():
     assert "'surf' has 1 clip; it needs 1 more" in app.error[0].value
 
 
-def test_teaching_two_actions_makes_the_model_analyze_uses():
+def test_teaching_two_actions_makes_the_model_analyze_uses(site, tmp_path, monkeypatch):
+    """'surf' is taught from an upload, two pieces of a longer upload and a link fetched by
+    the real yt-dlp code from a server on 127.0.0.1."""
+    base, paths = site
+    monkeypatch.setenv("ARL_ALLOWED_HOSTS", "127.0.0.1")
+    (tmp_path / "site" / "surf14.mp4").write_bytes(sorted((UCF6 / "Surfing").glob("*_g14_*"))[0].read_bytes())
     app = open_page("pages/teach.py")
-    for index, (name, label) in enumerate([("bow", "Archery"), ("surf", "Surfing")]):
-        app.text_input(key=f"teach_name_{index}").set_value(name)
-        app.file_uploader(key=f"teach_clips_{index}").set_value(_files(label, range(12, 15)))
+    app.text_input(key="teach_name_0").set_value("bow")
+    app.file_uploader(key="teach_clips_0").set_value(_files("Archery", range(12, 15)))
+    app.text_input(key="teach_name_1").set_value("surf")
+    app.file_uploader(key="teach_clips_1").set_value(_files("Surfing", range(12, 14)))  # 14.6 s, 8.2 s
+    lines = f"surfing-1.mp4 0-6\nsurfing-1.mp4 0:07-0:13\n{base}/surf14.mp4"
+    app.text_area(key="teach_lines_1").set_value(lines)
     app.slider[0].set_value(8)
     app.run()
+    assert "4 clip(s); 20 s of video" in " ".join(c.value for c in app.caption)
+    assert "1 link(s), fetched when you press Train" in " ".join(c.value for c in app.caption)
     button(app, "Train").click().run()
     assert not app.exception and not app.error
+    assert "/surf14.mp4" in paths
     assert "is now the model on the Analyze page" in app.success[0].value
     taught = app.session_state["model_ref"]
     assert taught.endswith("my-actions") and taught in app.session_state["taught_models"]
     assert any(b.label == "Download my-actions (zip)" for b in app.get("download_button"))
+    clips = json.loads((Path(taught) / "metrics.json").read_text())["taught"]["surf"]
+    names = ["surfing-2.mp4", "surfing-1 0-6s.mp4", "surfing-1 7-13s.mp4", "surf14.mp4"]
+    assert [c["clip"] for c in clips] == names
 
     app.switch_page("pages/analyze.py")
     app.run()
@@ -51,3 +69,26 @@ def test_teaching_two_actions_makes_the_model_analyze_uses():
     assert picker.value == taught and "Taught · my-actions" in picker.options
     upload(app, SURFING)  # group 10: a source video none of the taught clips came from
     assert not app.error and "surf" in app.success[0].value
+
+
+def test_a_loaded_zip_is_published_with_the_users_own_token(hub_stand_in, monkeypatch):
+    from core.training.teach import zip_bundle
+    from tests.hub_server import TOKEN
+
+    monkeypatch.setenv("HF_TOKEN", TOKEN)  # the host's token: the page must not use it
+    app = open_page("pages/teach.py")
+    app.file_uploader(key="teach_zip").set_value([("lrcn.zip", zip_bundle(LRCN_BUNDLE), "application/zip")])
+    app.run()
+    button(app, "Load it").click().run()
+    assert not app.exception and "**lrcn** is now the model" in app.success[0].value
+    app.text_input(key="publish_repo").set_value("me/lrcn")
+    button(app, "Publish").click().run()
+    assert app.error[0].value == "Give your own Hugging Face token (write access) to publish."
+    assert hub_stand_in.repos == {}
+    app.text_input(key="publish_token").set_value(TOKEN)
+    button(app, "Publish").click().run()
+    assert not app.exception and not app.error
+    repo = hub_stand_in.repos["me/lrcn"]
+    assert repo.private
+    assert repo.commits[repo.refs["main"]]["model.keras"] == (LRCN_BUNDLE / "model.keras").read_bytes()
+    assert f"me/lrcn@{repo.refs['main']}" in app.success[-1].value

@@ -452,7 +452,7 @@ def test_teach_two_actions_and_analyze_with_the_new_model(app_url, session_facto
     uploaders = page.get_by_test_id("stFileUploader").filter(has_text="Its clips")
     for index, (_, label) in enumerate(actions):
         clips = [str(sorted((UCF6 / label).glob(f"*_g{group}_*"))[0]) for group in (12, 13, 14)]
-        uploaded = page.get_by_text("3 clip(s)", exact=True)
+        uploaded = page.get_by_text(re.compile(r"^3 clip\(s\); \d+ s of video, \d+ windows to learn from$"))
         for _attempt in range(3):  # an upload racing a rerun of the page can be dropped: give it again
             uploaders.nth(index).locator("input[type=file]").set_input_files(clips)
             try:

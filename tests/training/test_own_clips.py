@@ -42,6 +42,22 @@ def test_clips_without_groups_are_split_by_clip_evenly_and_repeatably(tmp_path):
     assert split.describe()["val_clip_names"] == ["bow-3.mp4", "wave-b.mp4"]
 
 
+def test_pieces_of_one_source_are_held_back_together(tmp_path):
+    """``<source>~<piece>`` names: a source's pieces fall on one side of the split; an action
+    whose pieces all come from one source is split by piece."""
+    data = _own_folder(
+        tmp_path / "own",
+        {
+            "Archery": ["a~1.mp4", "a~2.mp4", "b~1.mp4", "c~1.mp4", "c~2.mp4", "d.mp4"],
+            "Surfing": ["long~0-5s.mp4", "long~5-10s.mp4", "long~10-15s.mp4"],
+        },
+    )
+    split = split_clips(scan(data)[1])
+    held = sorted(c.path.name for c in split.val)
+    # the middle one of 4 sources (a, b, c, d), both its pieces; piece 2 of 3 in name order
+    assert held == ["c~1.mp4", "c~2.mp4", "long~10-15s.mp4"]
+
+
 def test_an_action_with_one_clip_says_how_many_it_needs(tmp_path):
     data = _own_folder(tmp_path / "own", {"Archery": ["bow-1.mp4", "bow-2.mp4"], "Surfing": ["wave.mp4"]})
     with pytest.raises(DatasetError, match=r"Surfing: only one clip.*at least 2"):

@@ -1,5 +1,6 @@
 """Teaching actions from a few clips (core/training/teach.py), on real UCF101 clips."""
 
+import json
 import tempfile
 
 import pytest
@@ -16,6 +17,7 @@ from core.training.teach import (
     unzip_bundle,
     zip_bundle,
 )
+from core.training.teach_sources import cut_piece
 from tests.support import SURFING, UCF6
 
 ACTIONS = ("Archery", "PlayingPiano", "Surfing")
@@ -68,6 +70,25 @@ def test_the_zip_round_trip_is_exact(taught, tmp_path):
         assert (unpacked / path.name).read_bytes() == path.read_bytes()
 
 
+def test_a_taught_bundle_is_published_with_the_given_token_and_loads_back(taught, hub_stand_in):
+    """The Teach page publishes with its user's token: none is read from the host."""
+    from core.models import hub
+    from tests.hub_server import TOKEN
+
+    folder = taught[0].bundle_dir
+    card = (folder / "README.md").read_text()
+    assert "python -m core train my-actions --arch effnet_lstm --out my-actions" in card
+    with pytest.raises(ModelError, match="HTTP 401"):
+        hub.publish(folder, "me/my-actions", private=True, token="hf_wrong")
+    published = hub.publish(folder, "me/my-actions", token=TOKEN)
+    metadata = hub_stand_in.cards[-1]
+    assert "datasets" not in metadata  # no Hub dataset holds a user's own clips
+    assert metadata["model-index"][0]["results"][0]["dataset"]["type"] == "own-clips"
+    loaded = bundle.load(published.ref)
+    assert loaded.spec.classes == bundle.load(folder).spec.classes
+    assert loaded.metrics["taught"] == json.loads((folder / "metrics.json").read_text())["taught"]
+
+
 def test_a_zip_that_is_no_bundle_is_refused(tmp_path):
     import io
     import zipfile
@@ -89,38 +110,49 @@ def test_a_zip_that_is_no_bundle_is_refused(tmp_path):
 
 
 def test_cancel_stops_after_the_epoch_it_was_asked_in_and_ucf_names_still_split_by_clip(tmp_path):
+    """UCF names under 'bow' are split by clip all the same; the two pieces of one video under
+    'surf' are held back together."""
+    day = _clips("Surfing", 2)[1]
     actions = {
         "bow": [TeachClip(p.name, p.read_bytes()) for p in sorted((UCF6 / "Archery").glob("*_g12_*"))[:2]],
-        "surf": _clips("Surfing", 2),
+        "surf": [_clips("Surfing", 1)[0], cut_piece(day, 0, 3), cut_piece(day, 3, 6)],
     }
     result = teach(actions, tmp_path / "stopped", epochs=20, on_epoch=lambda record: record["epoch"] >= 2)
     assert result.epochs == 2
     taught = bundle.load(result.bundle_dir)
     assert taught.spec.classes == ("bow", "surf")
-    assert taught.metrics["split"]["by"] == "clip" and taught.metrics["split"]["val_clips"] == 2
+    split = taught.metrics["split"]
+    assert split["by"] == "clip" and split["val_clips"] == 3
+    assert [n for n in split["val_clip_names"] if "~" in n] == [
+        "02-my surfing 2~my surfing 2 0-3s.mp4",
+        "02-my surfing 2~my surfing 2 3-6s.mp4",
+    ]
+    assert taught.metrics["taught"]["surf"][1]["source"] == "my surfing 2.mp4"
 
 
 VIDEO = TeachClip("a.mp4", b"...")
+WAVES = [VIDEO, TeachClip("a2.mp4", b"....")]
 
 
 @pytest.mark.parametrize(
     ("actions", "message"),
     [
-        ({"wave": [VIDEO, VIDEO]}, "between 2 and 10 actions"),
+        ({"wave": WAVES}, "between 2 and 10 actions"),
         (
-            {"wave": [VIDEO, VIDEO], " Wave ": [TeachClip("b.mp4", b"..")] * 2},
+            {"wave": WAVES, " Wave ": [TeachClip("b.mp4", b"..")] * 2},
             "Two actions are called 'Wave'",
         ),
-        ({"wave": [VIDEO, VIDEO], "Unknown": [TeachClip("b.mp4", b"..")] * 2}, "does not know"),
-        ({"wave": [VIDEO, VIDEO], "": [TeachClip("b.mp4", b"..")] * 2}, "has no name"),
-        ({"wave": [VIDEO, VIDEO], "a/b": [TeachClip("b.mp4", b"..")] * 2}, "no slashes"),
-        ({"wave": [VIDEO, VIDEO], "jump": []}, "'jump' has no clips yet"),
-        ({"wave": [VIDEO, VIDEO], "jump": [TeachClip("b.mp4", b"..")]}, "it needs 1 more"),
-        ({"wave": [VIDEO, VIDEO], "jump": [TeachClip("b.mp4", b""), VIDEO]}, "b.mp4 .under 'jump'. is empty"),
+        ({"wave": WAVES, "Unknown": [TeachClip("b.mp4", b"..")] * 2}, "does not know"),
+        ({"wave": WAVES, "": [TeachClip("b.mp4", b"..")] * 2}, "has no name"),
+        ({"wave": WAVES, "a/b": [TeachClip("b.mp4", b"..")] * 2}, "no slashes"),
+        ({"wave": WAVES, "jump": []}, "'jump' has no clips yet"),
+        ({"wave": WAVES, "jump": [TeachClip("b.mp4", b"..")]}, "it needs 1 more"),
+        ({"wave": WAVES, "jump": [TeachClip("b.mp4", b""), VIDEO]}, "b.mp4 .under 'jump'. is empty"),
         (
-            {"wave": [VIDEO, VIDEO], "jump": [TeachClip("b.mp4", b".."), VIDEO]},
+            {"wave": WAVES, "jump": [TeachClip("b.mp4", b".."), VIDEO]},
             "under both 'wave' and 'jump'",
         ),
+        ({"wave": [VIDEO, VIDEO], "jump": WAVES}, "a.mp4 is given twice under 'wave'"),
     ],
 )
 def test_what_cannot_make_a_model_is_refused_with_its_reason(actions, message):
@@ -129,7 +161,7 @@ def test_what_cannot_make_a_model_is_refused_with_its_reason(actions, message):
 
 
 def test_limits_count_clips_and_megabytes():
-    actions = {"wave": [TeachClip(f"{i}.mp4", bytes([i]) * 1000) for i in range(3)], "jump": [VIDEO, VIDEO]}
+    actions = {"wave": [TeachClip(f"{i}.mp4", bytes([i]) * 1000) for i in range(3)], "jump": WAVES}
     with pytest.raises(DatasetError, match="5 clips is more than this app takes at once .4."):
         check_actions(actions, TeachLimits(max_clips=4))
     with pytest.raises(DatasetError, match="this app takes 0 MB at most"):
