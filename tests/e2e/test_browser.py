@@ -7,6 +7,7 @@ its own."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -462,8 +463,10 @@ def test_teach_two_actions_and_analyze_with_the_new_model(app_url, session_facto
                 continue
         expect(uploaded).to_have_count(index + 1)
         page.locator(IDLE).wait_for(timeout=30_000)
+    started = time.perf_counter()
     page.get_by_role("button", name="Train").click()
     page.get_by_text("is now the model on the Analyze page").wait_for(timeout=240_000)
+    timings = {"train_click_to_taught_s": round(time.perf_counter() - started, 1)}
     page.get_by_role("button", name="Download my-actions (zip)").wait_for(timeout=10_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "teach.png"), full_page=True)
@@ -472,6 +475,9 @@ def test_teach_two_actions_and_analyze_with_the_new_model(app_url, session_facto
     page.get_by_role("heading", level=1, name="Analyze a video").wait_for(timeout=60_000)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("combobox", name="Model")).to_have_value("Taught · my-actions", timeout=30_000)
+    started = time.perf_counter()
     session.upload(SURFING)
     assert "surf" in session.overall()
+    timings["upload_to_timeline_s"] = round(time.perf_counter() - started, 1)
+    (ARTIFACTS / "teach_timings.json").write_text(json.dumps(timings))
     assert session.console_errors() == []
