@@ -10,6 +10,8 @@ A **ConvLSTM** puts the convolution *inside* the recurrent cell. Where the LRCN 
 each frame into a vector and then remembers vectors, a ConvLSTM remembers whole feature *maps*:
 at every step it convolves the new frame together with its previous hidden state, so its memory
 keeps the layout of the scene (where the wave is, where the rider is) as it changes over time.
+On pretrained eyes it runs on the frozen EfficientNet-Lite0's last 5x5 maps (320 channels, cut
+to 64 by a 1x1 convolution); the small from-scratch model below runs on pixels.
 """
 
 TRADEOFFS = """
@@ -18,8 +20,8 @@ TRADEOFFS = """
 - **Costly**: every recurrent step is a convolution over full maps, and steps cannot run in
   parallel over time; it is the slowest model here per clip, and there is no per-frame feature
   to reuse between overlapping windows.
-- **Small but hard to train**: it has few weights, yet training is slow and its validation
-  accuracy was below the LRCN's on these six actions.
+- **Small but slow to train**: it has few weights, yet every training step runs convolutions
+  over maps at every time step (see *Measured* for how it compares with the LRCN).
 """
 
 

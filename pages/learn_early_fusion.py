@@ -6,10 +6,13 @@ from core.views.learn_charts import frame_weights_figure
 from pages._app.learn import approach_page, clip_windows
 
 INTRO = """
-**Early fusion** stacks the window's frames on top of each other, like the colour channels of
-one picture: 20 frames x 3 colours = 60 channels. The very first convolution sees all of them at
-once, so each of its filters can compare frames (a difference between two frames is motion);
-after that layer the network is an ordinary 2D image CNN.
+**Early fusion** merges the frames at the very first layer. On pretrained eyes, the 13 frames'
+ImageNet features are laid side by side (13 x 1280 numbers) and one dense layer sees them all at
+once, with a weight of its own for every frame position: it can compare frames, and tell
+forwards from backwards. The small from-scratch model below shows the idea on pixels: its
+frames are stacked like the colour channels of one picture (20 frames x 3 colours = 60
+channels), so its first convolution's filters can compare frames (a difference between two
+frames is motion); after that layer it is an ordinary 2D image CNN.
 """
 
 TRADEOFFS = """

@@ -6,11 +6,13 @@ from core.views.learn_charts import class_lines_figure, maps_figure
 from pages._app.learn import approach_page, clip_windows
 
 INTRO = """
-**LRCN** (long-term recurrent convolutional network) is the app's main model. A small CNN looks
-at each frame on its own and boils it down to a feature vector (what is in the picture); an
-**LSTM** then reads those vectors in order and carries a memory from frame to frame, so its
-answer can depend on what happened earlier. The CNN runs once per frame and is shared by all
-frames; only the LSTM sees time.
+**LRCN** (long-term recurrent convolutional network) is the idea behind the app's main model. A
+CNN looks at each frame on its own and boils it down to a feature vector (what is in the
+picture); an **LSTM** then reads those vectors in order and carries a memory from frame to frame,
+so its answer can depend on what happened earlier. The CNN runs once per frame and is shared by
+all frames; only the LSTM sees time. On pretrained eyes the CNN is the frozen ImageNet
+EfficientNet-Lite0 (1280 numbers per frame); the small from-scratch CNN below learns its own
+features from pixels, which is what lets us draw them.
 """
 
 TRADEOFFS = """
@@ -21,8 +23,8 @@ TRADEOFFS = """
 - **Late temporal fusion**: time is only mixed after each frame is reduced to 96 numbers, so
   fine motion inside a frame pair (optical-flow-like cues) is mostly lost; 3D CNNs and
   ConvLSTMs mix time earlier, at a higher cost.
-- **Trained from scratch** on 529 clips, its CNN is weak on unusual footage; the EfficientNet
-  + LSTM model puts the same LSTM on ImageNet features.
+- **Features decide**: the same LSTM on a small CNN trained from scratch on 529 clips is weak
+  on unusual footage; on ImageNet features it is the app's main model.
 """
 
 

@@ -68,4 +68,10 @@ def what_the_skeleton_keeps(bundle, clip) -> None:
     )
 
 
-approach_page("pose_lstm", "Pose + LSTM", INTRO, TRADEOFFS, what_the_skeleton_keeps)
+WHEN_WRONG = (
+    "Only the skeleton reaches its LSTM, and an archer's looks much like a violinist's: one arm "
+    "raised and held out, the other bent up near the face. This pose model is also a demonstration "
+    "trained for 3 epochs (see *Measured*), so such look-alike poses are where it fails first."
+)
+
+approach_page("pose_lstm", "Pose + LSTM", INTRO, TRADEOFFS, what_the_skeleton_keeps, "pretrained", WHEN_WRONG)

@@ -5,9 +5,12 @@ from core.views.learn_charts import reach_figure, space_time_figure
 from pages._app.learn import approach_page, clip_frames, result_row
 
 INTRO = """
-**Slow fusion** is a 3D CNN: its kernels are small cubes, 3 frames x 3 x 3 pixels, that slide
-along time as well as across the picture. Each layer mixes a few neighbouring moments; layer by
-layer the network's view of time widens until the last layers see the whole window.
+**Slow fusion** mixes time a little at every layer. On pretrained eyes, temporal convolutions
+slide along the frames' ImageNet features: the first sees 3 neighbouring frames, the next 7
+(dilated), and their outputs are pooled over the window. From scratch it is a 3D CNN, drawn
+below: its kernels are small cubes, 3 frames x 3 x 3 pixels, that slide along time as well as
+across the picture; layer by layer the network's view of time widens until the last layers see
+the whole window.
 """
 
 TRADEOFFS = """

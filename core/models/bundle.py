@@ -203,6 +203,11 @@ def save(folder: str | Path, model, spec: BundleSpec, metrics: dict, card: str) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / MODEL_FILE)
+    if getattr(model, "optimizer", None) is not None:
+        # a bundle is for inference: without the optimizer's moments model.keras is a third the size
+        import keras
+
+        keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False).save(folder / MODEL_FILE)
     write_config(folder, spec)
     write_documents(folder, metrics, card)
     return folder

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import keras
 
 from core.errors import ModelError
-from core.models import efficientnet_lite, fusion, pose, recurrent, temporal_conv
+from core.models import efficientnet_lite, feature_heads, fusion, pose, recurrent, temporal_conv
+from core.models.backbone import EffnetFeatures, EffnetMaps
 from core.models.contract import SCRATCH_INPUT, FrameEncoder, InputDefaults, InputShape
 
 Builder = Callable[[InputShape, int], keras.Model]
@@ -42,14 +43,38 @@ class Architecture:
     defaults: InputDefaults = SCRATCH_INPUT
     backbone: str = ""
     frame_encoder: type[FrameEncoder] | None = None
+    approach: str = ""  # the Learn page it belongs to, when it is one of the approaches
+
+    @property
+    def footing(self) -> str:
+        """``pretrained`` (frozen ImageNet or pose eyes) or ``scratch`` (pixels up)."""
+        return "pretrained" if self.backbone else "scratch"
+
+
+def _on_pretrained_eyes(
+    builder: Builder, approach: str, description: str, maps: bool = False
+) -> Architecture:
+    """An approach's head on the shared frozen EfficientNet-Lite0 (``core.models.feature_heads``)."""
+    return Architecture(
+        builder,
+        description,
+        EFFNET_INPUT,
+        backbone=efficientnet_lite.PROVENANCE,
+        frame_encoder=EffnetMaps if maps else EffnetFeatures,
+        approach=approach,
+    )
 
 
 _ARCHITECTURES: dict[str, Architecture] = {
     "lrcn": Architecture(
-        recurrent.build_lrcn, "TimeDistributed Conv2D blocks on each frame, then an LSTM over the sequence"
+        recurrent.build_lrcn,
+        "TimeDistributed Conv2D blocks on each frame, then an LSTM over the sequence",
+        approach="lrcn",
     ),
     "convlstm": Architecture(
-        recurrent.build_convlstm, "ConvLSTM2D blocks: convolutions inside the recurrent cell"
+        recurrent.build_convlstm,
+        "ConvLSTM2D blocks: convolutions inside the recurrent cell",
+        approach="convlstm",
     ),
     "effnet_lstm": Architecture(
         recurrent.build_effnet_lstm,
@@ -69,21 +94,56 @@ _ARCHITECTURES: dict[str, Architecture] = {
         InputDefaults(image_size=240, image_width=320),  # UCF101's own frame size, undistorted
         backbone=pose.PROVENANCE,
         frame_encoder=pose.PoseEncoder,
+        approach="pose_lstm",
     ),
     "single_frame": Architecture(
-        fusion.build_single_frame, "A 2D CNN on the middle frame of the window alone: no time at all"
+        fusion.build_single_frame,
+        "A 2D CNN on the middle frame of the window alone: no time at all",
+        approach="single_frame",
     ),
     "late_fusion": Architecture(
         fusion.build_late_fusion,
         "A 2D CNN classifies every frame; the frames' class probabilities are averaged over the window",
+        approach="late_fusion",
     ),
     "early_fusion": Architecture(
         fusion.build_early_fusion,
         "The window's frames stacked along the colour channels; the first 2D convolution sees them all",
+        approach="early_fusion",
     ),
     "slow_fusion": Architecture(
         fusion.build_slow_fusion,
         "A 3D CNN: 3x3x3 convolutions over time and space, fusing a few more frames at every layer",
+        approach="slow_fusion",
+    ),
+    "effnet_single_frame": _on_pretrained_eyes(
+        feature_heads.build_single_frame,
+        "single_frame",
+        "The middle frame's ImageNet features alone, into a classifier: no time at all",
+    ),
+    "effnet_late_fusion": _on_pretrained_eyes(
+        feature_heads.build_late_fusion,
+        "late_fusion",
+        "Every frame's ImageNet features classified alone; the probabilities averaged over the window",
+    ),
+    "effnet_early_fusion": _on_pretrained_eyes(
+        feature_heads.build_early_fusion,
+        "early_fusion",
+        "All frames' ImageNet features side by side into the first dense layer",
+    ),
+    "effnet_slow_fusion": _on_pretrained_eyes(
+        feature_heads.build_slow_fusion,
+        "slow_fusion",
+        "Temporal convolutions over the frames' ImageNet features, seeing 3, then 7 frames, pooled",
+    ),
+    "effnet_lrcn": _on_pretrained_eyes(
+        feature_heads.build_lrcn, "lrcn", "An LSTM over the frames' ImageNet features"
+    ),
+    "effnet_convlstm": _on_pretrained_eyes(
+        feature_heads.build_convlstm,
+        "convlstm",
+        "A ConvLSTM over the frames' 5x5 ImageNet feature maps: convolutions inside the recurrent cell",
+        maps=True,
     ),
 }
 
@@ -108,6 +168,17 @@ def architectures() -> dict[str, str]:
 
 def input_defaults(name: str) -> InputDefaults:
     return _architecture(name).defaults
+
+
+def approach_of(name: str) -> tuple[str, str]:
+    """(approach, footing) of a registered architecture: which Learn page, on which eyes."""
+    architecture = _architecture(name)
+    return architecture.approach, architecture.footing
+
+
+def footings_of(approach: str) -> dict[str, str]:
+    """The architectures of one approach by footing (``{"pretrained": ..., "scratch": ...}``)."""
+    return {a.footing: name for name, a in _ARCHITECTURES.items() if a.approach == approach}
 
 
 def backbone_provenance(name: str) -> str:

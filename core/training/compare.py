@@ -5,27 +5,30 @@ clip accuracy on both tasks, size, cost and speed, measured from the bundles und
 - **Accuracy** is measured afresh on the validation groups of ``DATA_DIR`` with
   ``evaluation.evaluate_frames``: the windows and numbers of the analysis path, on frames decoded
   once into the frame cache and shared by every bundle (on the direction task every clip is
-  played forwards and backwards). The tests check it against training's file-by-file score.
+  played forwards and backwards); a model fed by a frozen encoder outside Keras is scored with
+  ``evaluation.evaluate_features`` on the per-frame features cached when it was trained. The
+  tests check both against training's file-by-file score.
 - **Parameters, FLOPs and latency** come from the action bundle (the direction bundle is the
   same network with a two-class output layer).
 - **FLOPs per clip** (one model input: ``sequence_length`` frames) are counted from the layer
-  shapes, 2 per multiply-accumulate, in the layers that do the arithmetic: convolutions (2D, 3D),
-  dense layers and the matrix products inside LSTM and ConvLSTM cells, times every frame or
-  step they run on. Normalisation, activations, pooling and the cells' gate arithmetic are left
-  out (each a few percent at most). ``tf.profiler`` is not used because it counts a recurrent
-  layer's loop body once instead of once per time step.
+  shapes by ``core.models.flops`` (2 per multiply-accumulate, in the layers that do the
+  arithmetic, times every frame or step they run on).
 - **Latency** is CPU wall time of the model's compiled forward pass, frames in, probabilities
   out (``_Predictor.forward``, unpadded), the median of repeated calls on windows of validation
   clips, per clip, at batch 1 and batched.
-- A frame encoder outside Keras (``pose_lstm``'s pose estimator) counts in FLOPs and latency:
-  it runs on every frame of every clip.
+- A frame encoder outside Keras (``pose_lstm``'s pose estimator, the frozen EfficientNet-Lite0
+  that feeds the pretrained heads) counts in FLOPs and latency: it runs on every frame of every
+  clip. Parameters are the Keras model's: a pretrained head's own, without the shared backbone.
 - **Training time** is read from each bundle's ``metrics.json``.
+- **Within the look-alikes** (action task): the share of the cricket pair's and the string
+  instruments' clips named right, where a single frame is not enough.
+
+Rows come pretrained footing first, each footing in the Learn pages' order of approaches.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from collections.abc import Callable
@@ -37,7 +40,15 @@ import numpy as np
 from core.config import PROJECT_ROOT
 from core.errors import ModelError
 from core.models import bundle as bundles
-from core.training.dataset import DEFAULT_VAL_GROUPS, TASKS, FrameCache, evaluation_windows, scan
+from core.models.flops import count_flops
+from core.training.dataset import (
+    DEFAULT_VAL_GROUPS,
+    TASKS,
+    FeatureCache,
+    FrameCache,
+    evaluation_windows,
+    scan,
+)
 
 APPROACHES_DIR = PROJECT_ROOT / "models" / "approaches"
 RESULTS_FILE = "results.json"
@@ -49,6 +60,8 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class ApproachRow:
     architecture: str
+    approach: str  # the Learn page's approach (``ORDER``)
+    footing: str  # "pretrained" (frozen ImageNet or pose eyes) or "scratch"
     description: str
     params: int
     flops_per_clip: int
@@ -56,7 +69,12 @@ class ApproachRow:
     latency_ms_batched: float
     batch_size: int
     accuracy: dict[str, float | None]  # by task; None where that task's bundle is missing
+    # action task: the share of the look-alike classes' clips named right (``evaluation.within``)
+    within: dict[str, float | None]
     train_s: dict[str, float | None]
+    # "early stopping" (validation had stopped improving) or "budget" (the epochs ran out first)
+    stopped_by: dict[str, str | None]
+    classes: int  # of the action bundle: a row on fewer classes had an easier question
     bundles: dict[str, str | None]
 
 
@@ -72,11 +90,6 @@ class Comparison:
         return asdict(self)
 
 
-def count_flops(model) -> int:
-    """Floating-point operations of one forward pass for one input (see the module docstring)."""
-    return sum(_layer_flops(layer, 1) for layer in model.layers)
-
-
 def clip_flops(model_bundle: bundles.ModelBundle) -> int:
     """FLOPs per clip of the bundle's model and, where it has one, of its frame encoder outside
     Keras (a pose estimator) on every frame of the clip."""
@@ -87,40 +100,6 @@ def clip_flops(model_bundle: bundles.ModelBundle) -> int:
     if encoder is not None:
         flops += encoder.flops_per_frame() * model_bundle.spec.sequence_length
     return flops
-
-
-def _layer_flops(layer, repeat: int) -> int:
-    """``repeat``: how many times the layer runs per input (frames, for a TimeDistributed one)."""
-    from keras import Model, layers
-
-    if isinstance(layer, Model):
-        return sum(_layer_flops(inner, repeat) for inner in layer.layers)
-    if isinstance(layer, layers.TimeDistributed):
-        if isinstance(layer.layer, layers.Dense):  # has no output shape of its own: use the wrapper's
-            return _dense_flops(layer.layer, layer.output.shape, repeat)
-        if not isinstance(layer.layer, Model):
-            raise ModelError(
-                f"Cannot count the FLOPs of {layer.name}: it wraps a {type(layer.layer).__name__}."
-            )
-        return _layer_flops(layer.layer, repeat * layer.input.shape[1])
-    if isinstance(layer, layers.ConvLSTM2D):
-        steps, channels = layer.input.shape[1], layer.input.shape[-1]
-        height, width = layer.output.shape[-3:-1]
-        per_position = math.prod(layer.kernel_size) * (channels + layer.filters) * 4 * layer.filters
-        return 2 * repeat * steps * height * width * per_position
-    if isinstance(layer, layers.LSTM):
-        steps, channels = layer.input.shape[1], layer.input.shape[-1]
-        return 2 * repeat * steps * (channels + layer.units) * 4 * layer.units
-    if isinstance(layer, layers.Conv2D | layers.Conv3D):
-        per_output = math.prod(layer.kernel_size) * layer.input.shape[-1] // layer.groups
-        return 2 * repeat * math.prod(layer.output.shape[1:]) * per_output
-    if isinstance(layer, layers.Dense):
-        return _dense_flops(layer, layer.output.shape, repeat)
-    return 0
-
-
-def _dense_flops(layer, output_shape: tuple, repeat: int) -> int:
-    return 2 * repeat * math.prod(output_shape[1:-1]) * math.prod(layer.kernel.shape)
 
 
 def latency_ms(model_bundle: bundles.ModelBundle, windows: np.ndarray, min_seconds: float = 1.0) -> float:
@@ -155,15 +134,36 @@ def timing_windows(model_bundle: bundles.ModelBundle, clips: list[Path], batch_s
     return np.stack([evaluation_windows(frames(c), spec.sequence_length, spec.hop_frames)[0] for c in picked])
 
 
-def _accuracy(model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...]) -> float:
-    from core.training.evaluation import evaluate_frames
+def _report(model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...]):
+    """The bundle scored on the clips of ``val_groups`` it can be asked about: on the action
+    task, those of the classes it knows (as ``evaluate`` does); on direction, every clip. A model
+    fed by a frozen encoder outside Keras is scored on the features cached for its training."""
+    from core.models.registry import frame_encoder
+    from core.training.evaluation import evaluate_features, evaluate_frames
 
     _, clips = scan(data_dir, val_groups)
-    return evaluate_frames(model_bundle, clips, _frames(model_bundle)).accuracy
+    if model_bundle.spec.task == "action":
+        clips = [clip for clip in clips if clip.label in model_bundle.spec.classes]
+    encoder = frame_encoder(model_bundle.spec.architecture)
+    if encoder is None:
+        return evaluate_frames(model_bundle, clips, _frames(model_bundle))
+    spec = model_bundle.spec
+    frames = FrameCache(None, spec.sampling_fps, spec.frame_size)
+    cache = FeatureCache(frames, encoder(), encoder.fingerprint())
+    return evaluate_features(model_bundle, clips, lambda path: cache.features(path)[0])
 
 
 def _training_seconds(model_bundle: bundles.ModelBundle | None) -> float | None:
     return model_bundle.metrics.get("training", {}).get("seconds") if model_bundle else None
+
+
+def _stopped_by(model_bundle: bundles.ModelBundle | None) -> str | None:
+    """Whether training ended because validation stopped improving or because it ran out of
+    epochs: a row of the second kind shows the budget, not what the approach can learn."""
+    training = model_bundle.metrics.get("training", {}) if model_bundle else {}
+    if "epochs_run" not in training:
+        return None
+    return "early stopping" if training["epochs_run"] < training["config"]["epochs"] else "budget"
 
 
 def _shown(path: Path) -> str:
@@ -182,20 +182,30 @@ def _row(
     batch: int,
     log: Log,
 ) -> ApproachRow:
-    from core.models.registry import architectures
+    from core.models.registry import approach_of, architectures
+    from core.training.evaluation import LOOKALIKES, within
 
     loaded = {task: bundles.load(folder) for task, folder in found.items()}
     accuracy: dict[str, float | None] = dict.fromkeys(TASKS)
+    among: dict[str, float | None] = dict.fromkeys(LOOKALIKES)
     for task, model_bundle in loaded.items():
         if model_bundle.spec.task != task:
             raise ModelError(f"{found[task]} was trained for task '{model_bundle.spec.task}', not '{task}'.")
         log(f"{architecture}: scoring the {task} bundle on groups {list(val_groups)}")
-        accuracy[task] = round(_accuracy(model_bundle, data_dir, val_groups), 4)
+        report = _report(model_bundle, data_dir, val_groups)
+        accuracy[task] = round(report.accuracy, 4)
+        if task == "action":
+            for name, members in LOOKALIKES.items():
+                pair = within(report.to_dict(), members)
+                among[name] = pair["accuracy"] if pair else None
     reference = loaded.get("action") or next(iter(loaded.values()))
     log(f"{architecture}: timing at batch 1 and {batch}")
     windows = timing_windows(reference, [clip.path for clip in scan(data_dir, val_groups)[1]], batch)
+    approach, footing = approach_of(architecture)
     return ApproachRow(
         architecture=architecture,
+        approach=approach,
+        footing=footing,
         description=architectures().get(architecture, ""),
         params=int(reference.model.count_params()),
         flops_per_clip=clip_flops(reference),
@@ -203,9 +213,20 @@ def _row(
         latency_ms_batched=round(latency_ms(reference, windows), 3),
         batch_size=batch,
         accuracy=accuracy,
+        within=among,
         train_s={task: _training_seconds(loaded.get(task)) for task in TASKS},
+        stopped_by={task: _stopped_by(loaded.get(task)) for task in TASKS},
+        classes=len(reference.spec.classes),
         bundles={task: _shown(found[task]) if task in found else None for task in TASKS},
     )
+
+
+def _place(architecture: str) -> tuple[bool, int, str]:
+    """Pretrained footing first, then the Learn pages' order of approaches."""
+    from core.models.registry import approach_of
+
+    approach, footing = approach_of(architecture)
+    return footing != "pretrained", ORDER.index(approach) if approach in ORDER else len(ORDER), architecture
 
 
 def compare(
@@ -224,7 +245,7 @@ def compare(
             found.setdefault(folder.name, {})[task] = folder
     if not found:
         raise ModelError(f"No bundles under {root}/<task>/<architecture>/ (tasks: {', '.join(TASKS)}).")
-    ranked = sorted(found, key=lambda name: (ORDER.index(name) if name in ORDER else len(ORDER), name))
+    ranked = sorted(found, key=_place)
     rows = [_row(name, found[name], data_dir, val_groups, batch_size, log) for name in ranked]
     return Comparison(command, data_dir.name, sorted(val_groups), list(TASKS), rows)
 

@@ -19,7 +19,15 @@ from core.engine.timeline import Timeline
 from core.errors import DatasetError, ModelError
 from core.models.bundle import ModelBundle
 from core.training.calibrate import auroc
-from core.training.dataset import DIRECTIONS, Clip, directed_views, group_of, label_in_name, scan
+from core.training.dataset import (
+    DIRECTIONS,
+    Clip,
+    directed_views,
+    evaluation_windows,
+    group_of,
+    label_in_name,
+    scan,
+)
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,41 @@ def evaluate_frames(
     sampled and sized for the bundle (e.g. ``FrameCache.frames``, which decodes each clip once
     for many bundles). Task ``direction`` plays every clip forwards and backwards: a reversed
     clip is no file, so this is the only way to score it."""
+    return _evaluate_views(
+        bundle, clips, frames_of, lambda view: window_probabilities(view, bundle), progress
+    )
+
+
+def evaluate_features(
+    bundle: ModelBundle,
+    clips: list[Clip],
+    features_of: Callable[[Path], np.ndarray],
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationReport:
+    """``evaluate_frames`` for a bundle whose model takes per-frame features from a frozen
+    encoder outside Keras, given each clip's features as recorded (``FeatureCache``, as training
+    computed them): the same windows through the same head, without running the encoder again
+    for every bundle and direction (a reversed clip's features are its features reversed)."""
+    from core.engine.analysis import predictor
+
+    head = predictor(bundle).classify_features
+    spec = bundle.spec
+
+    def probabilities(view: np.ndarray) -> np.ndarray:
+        return head(evaluation_windows(view.astype(np.float32), spec.sequence_length, spec.hop_frames))
+
+    return _evaluate_views(bundle, clips, features_of, probabilities, progress)
+
+
+def _evaluate_views(
+    bundle: ModelBundle,
+    clips: list[Clip],
+    view_of: Callable[[Path], np.ndarray],
+    probabilities: Callable[[np.ndarray], np.ndarray],
+    progress: Callable[[int, int], None] | None,
+) -> EvaluationReport:
+    """Each clip (and, on the direction task, the clip reversed) judged by its windows' mean
+    ``probabilities``; ``view_of`` gives a clip's frames or per-frame features, in time order."""
     classes = list(bundle.spec.classes)
     direction = bundle.spec.task == "direction"
     if direction and classes != list(DIRECTIONS):
@@ -249,10 +292,10 @@ def evaluate_frames(
 
     def judged() -> Iterator[Judgement]:
         for done, clip in enumerate(clips, start=1):
-            frames = frames_of(clip.path)
+            frames = view_of(clip.path)
             views, labels = directed_views([frames]) if direction else ([frames], [classes.index(clip.label)])
             for view, label in zip(views, labels, strict=True):
-                mean = window_probabilities(view, bundle).mean(axis=0)
+                mean = probabilities(view).mean(axis=0)
                 name = clip.path.name + (" (played backwards)" if direction and label else "")
                 yield Judgement(name, classes[label], classes[int(mean.argmax())], float(mean.max()))
             if progress:

@@ -9,12 +9,15 @@ comes from its clip played forwards or backwards; validation plays each clip bot
 
 Models whose frame encoder is frozen (an ImageNet backbone) take a shortcut: every frame is
 encoded once (``dataset.FeatureCache``) and only the sequence head is fitted, on windows of
-cached features; the saved bundle is still the whole model, frames in, probabilities out.
+cached features; the saved bundle is still the whole model, frames in, probabilities out, or,
+where the encoder lives outside Keras (``registry.frame_encoder``: the pose estimator, the
+shared EfficientNet-Lite0 of the approaches on pretrained eyes), the head that analysis runs
+after it. Such a head's direction score reads the reversed cached features: a per-frame encoder
+gives a reversed clip exactly its features reversed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import time
@@ -206,32 +209,9 @@ def _batched_dataset(generate: Callable, shape: tuple[int, ...], batch_size: int
 def feature_cache(encoder, cache: FrameCache) -> FeatureCache:
     """Cached features of ``encoder`` for frames sampled and sized as ``cache`` does; shared by
     training and by tools that study the same features (tools/compare_heads.py)."""
-    return FeatureCache(cache, _frame_encoder_function(encoder), _fingerprint(encoder))
+    from core.models.backbone import encoder_function, weights_fingerprint
 
-
-def _frame_encoder_function(encoder, batch: int = 32) -> Callable[[np.ndarray], np.ndarray]:
-    """uint8 frames -> features. Traced once for any batch size: clips have any number of frames,
-    and padding them to a fixed batch would waste a third of the backbone's time. Batches of 32
-    encode as fast as 128 on 2 cores, and a teach in the app's process peaks 0.48 GB lower
-    (1.26 GB instead of 1.74 GB for 5 actions from 20 clips)."""
-    import tensorflow as tf
-
-    spec = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)
-    run = tf.function(lambda x: encoder(x, training=False), input_signature=[spec], autograph=False)
-
-    def encode(frames: np.ndarray) -> np.ndarray:
-        chunks = [frames[start : start + batch] for start in range(0, len(frames), batch)]
-        return np.concatenate([np.asarray(run(to_unit(chunk))) for chunk in chunks])
-
-    return encode
-
-
-def _fingerprint(model) -> str:
-    """A short hash of a model's weights (names which frozen encoder cached features came from)."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
-    return digest.hexdigest()[:16]
+    return FeatureCache(cache, encoder_function(encoder), weights_fingerprint(encoder))
 
 
 def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_groups: tuple[int, ...]):
@@ -295,7 +275,7 @@ def train(
     import tensorflow as tf
 
     from core.models import contract, registry
-    from core.training.evaluation import evaluate, evaluate_frames, open_set_figures
+    from core.training.evaluation import evaluate, evaluate_features, evaluate_frames, open_set_figures
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -409,7 +389,9 @@ def train(
             video_scores.append(timeline.video_score())
             window_scores.append(timeline.smoothed_knownness())
 
-    if config.task == "direction":
+    if config.task == "direction" and external_encoder is not None:  # reversed features = features reversed
+        report = evaluate_features(saved, split.val, lambda path: features(path)[0])
+    elif config.task == "direction":
         report = evaluate_frames(saved, split.val, cache.frames)
     else:
         report = evaluate(data_dir, saved, clips=split.val, on_timeline=collect)

@@ -118,6 +118,23 @@ def direction_check(bundle: ModelBundle, windows: np.ndarray) -> DirectionCheck:
     return DirectionCheck(float(both[: len(windows)].mean()), float(both[len(windows) :].mean()))
 
 
+def frame_probabilities(bundle: ModelBundle, frames: np.ndarray) -> np.ndarray:
+    """Class probabilities of each uint8 frame on its own, ``(N, classes)``, for the models that
+    classify frames (single frame, late fusion): the flicker that late fusion averages away. A
+    head on pretrained features is given a window of that one frame repeated, which is exactly
+    the frame alone for both (one frame in the middle; the mean of identical frames)."""
+    from core.models.fusion import per_frame_probabilities
+    from core.models.registry import approach_of, frame_encoder
+
+    if frame_encoder(bundle.spec.architecture) is None:
+        return per_frame_probabilities(bundle.model, to_unit(frames))
+    if approach_of(bundle.spec.architecture)[0] not in ("single_frame", "late_fusion"):
+        raise ModelError(f"{bundle.name} does not classify single frames.")
+    run = predictor(bundle)
+    features = run.encode_frames(frames)
+    return run.classify_features(np.repeat(features[:, None], bundle.spec.sequence_length, axis=1))
+
+
 def shuffled_prediction(bundle: ModelBundle, window: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
     """The model's probabilities for a uint8 window as it is and with its frames shuffled:
     equal for a model that cannot see frame order."""

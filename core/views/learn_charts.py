@@ -234,24 +234,36 @@ def space_time_figure(slice_: np.ndarray, fps: float, kernel: int = 3) -> go.Fig
 
 
 def results_scatter(rows: list[dict], task: str) -> go.Figure:
-    """Accuracy against CPU latency per clip, one point per approach (latency on a log axis)."""
-    figure = go.Figure(
-        go.Scatter(
-            x=[row["latency_ms_batch1"] for row in rows],
-            y=[row["accuracy"].get(task) for row in rows],
-            mode="markers+text",
-            text=[row["architecture"] for row in rows],
-            textposition="top center",
-            marker={"size": [8 + 4 * np.log10(max(row["params"], 1)) for row in rows], "color": "#8da0cb"},
-            hovertemplate="%{text}: %{y:.1%} at %{x:.1f} ms per clip<extra></extra>",
+    """Accuracy against CPU latency per clip, one point per approach (latency on a log axis),
+    one colour per footing (on pretrained eyes, from scratch)."""
+    figure = go.Figure()
+    footings = {"pretrained": ("On pretrained eyes", "#66c2a5"), "scratch": ("From scratch", "#8da0cb")}
+    for footing, (name, colour) in footings.items():
+        own = [row for row in rows if row.get("footing", "scratch") == footing]
+        if not own:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[row["latency_ms_batch1"] for row in own],
+                y=[row["accuracy"].get(task) for row in own],
+                mode="markers+text",
+                name=name,
+                text=[row["architecture"] for row in own],
+                textposition="top center",
+                marker={"size": [8 + 4 * np.log10(max(row["params"], 1)) for row in own], "color": colour},
+                hovertemplate="%{text}: %{y:.1%} at %{x:.1f} ms per clip<extra></extra>",
+            )
         )
-    )
-    figure.add_hline(y=0.5 if task == "direction" else 1 / 6, line_dash="dot", annotation_text="chance")
+    classes = max((row.get("classes") or 6 for row in rows), default=6)
+    chance = 0.5 if task == "direction" else 1 / classes
+    label = "chance" if task == "direction" else f"chance ({classes} classes)"
+    figure.add_hline(y=chance, line_dash="dot", annotation_text=label)
     figure.update_layout(
         xaxis={"type": "log", "title": "CPU latency per clip, batch 1 (ms)"},
         yaxis={"title": "validation clip accuracy", "tickformat": ".0%", "range": [0, 1.05]},
         height=380,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
     )
     return figure
 

@@ -211,7 +211,7 @@ def fetch_link(url: str, config) -> tuple[str, bytes]:
 
 def demo_clip() -> tuple[str, bytes] | None:
     """The clip a Learn page demonstrates on: the one last analysed on the Analyze page, or a
-    sample (UCF101 clips of the six trained actions first); None, after saying how to get one,
+    sample (UCF101 clips of trained actions first); None, after saying how to get one,
     when there is neither."""
     trained = ("v_Surfing", "v_Archery")
     samples = sorted(sample_clips(), key=lambda p: (not p.name.startswith(trained), p.name))

@@ -14,6 +14,8 @@ from core.config import MODELS_DIR
 from core.engine.windows import cut_windows, window_starts
 from core.errors import ActionLabError
 from core.media.video import read_frames, staged
+from core.models.registry import footings_of
+from core.training.dataset import label_in_name
 from core.views.charts import timeline_figure
 from core.views.flow import bundle_flow
 from core.views.introspect import direction_check
@@ -30,11 +32,15 @@ from pages._app.common import (
 APPROACHES_DIR = MODELS_DIR / "approaches"
 RESULTS_FILE = APPROACHES_DIR / "results.json"
 TASKS = {"action": "Which action?", "direction": "Which way does time run?"}
+FOOTINGS = {"pretrained": "On pretrained eyes", "scratch": "From scratch"}
 
 
-def approach_ref(architecture: str, task: str) -> str | None:
-    """The approach's bundle for a task; for the action task the app's own bundle of that
-    architecture stands in until the comparison's bundle exists."""
+def approach_ref(approach: str, task: str, footing: str = "pretrained") -> str | None:
+    """The approach's bundle for a task on one footing; for the action task the app's own
+    from-scratch bundle of that architecture stands in until the comparison's bundle exists."""
+    architecture = footings_of(approach).get(footing)
+    if architecture is None:
+        return None
     candidates = [APPROACHES_DIR / task / architecture]
     if task == "action":
         candidates.append(MODELS_DIR / f"{architecture}-ucf101-6")
@@ -84,60 +90,108 @@ def clip_timeline(clip: tuple[str, bytes], ref: str):
     return run_analysis(digest, data, suffix, ref, settings().hop_s, None)  # the app's hop, as on Analyze
 
 
-def _measured(architecture: str) -> None:
-    row = result_row(architecture)
-    if row is None:
-        st.info("No measured row yet: `python -m core compare ../shared/data/ucf101-6 --json` writes it.")
+def _measured(approach: str) -> None:
+    footings = footings_of(approach)
+    rows = [(footing, result_row(footings[footing])) for footing in FOOTINGS if footing in footings]
+    if all(row is None for _, row in rows):
+        st.info("No measured row yet: `python -m core compare ../shared/data/ucf101 --json` writes it.")
         return
-    cols = st.columns(6)
-    for col, (task, label) in zip(cols[:2], TASKS.items(), strict=True):
-        accuracy = row["accuracy"].get(task)
-        col.metric(label, "-" if accuracy is None else f"{accuracy:.1%}")
-    cols[2].metric("Parameters", f"{row['params']:,}")
-    cols[3].metric("FLOPs per clip", f"{row['flops_per_clip'] / 1e6:,.0f} M")
-    cols[4].metric("Latency, 1 clip", f"{row['latency_ms_batch1']:.1f} ms")
-    cols[5].metric(f"Per clip in batches of {row['batch_size']}", f"{row['latency_ms_batched']:.1f} ms")
+    for footing, row in rows:
+        if row is None:
+            continue
+        st.markdown(f"**{FOOTINGS[footing]}** (`{row['architecture']}`)")
+        cols = st.columns(6)
+        for col, (task, label) in zip(cols[:2], TASKS.items(), strict=True):
+            accuracy = row["accuracy"].get(task)
+            col.metric(label, "-" if accuracy is None else f"{accuracy:.1%}")
+        cols[2].metric("Parameters", f"{row['params']:,}")
+        cols[3].metric("FLOPs per clip", f"{row['flops_per_clip'] / 1e6:,.0f} M")
+        cols[4].metric("Latency, 1 clip", f"{row['latency_ms_batch1']:.1f} ms")
+        cols[5].metric(f"Per clip in batches of {row['batch_size']}", f"{row['latency_ms_batched']:.1f} ms")
+        notes = [f"{row['classes']} actions"] if "classes" in row else []
+        cricket = (row.get("within") or {}).get("cricket")
+        if cricket is not None:
+            notes.append(f"within the cricket pair (bowling or batting, one scene): {cricket:.1%} right")
+        if (row.get("stopped_by") or {}).get("action") == "budget":
+            notes.append("training ran out of epochs before its validation curve flattened: a demonstration")
+        if notes:
+            text = "; ".join(notes)
+            st.caption(text[0].upper() + text[1:] + ".")
     st.caption(f"Clip accuracy on the validation groups; from `{results()['command']}`.")
 
 
 def approach_page(
-    architecture: str,
+    approach: str,
     title: str,
     intro: str,
     tradeoffs: str,
     live: Callable[[object, tuple[str, bytes]], None] | None = None,
+    live_footing: str = "scratch",
+    when_wrong: str = "",
 ) -> None:
+    """The approach on pretrained eyes drives the data flow, the timeline and the direction
+    check; ``live`` looks inside the ``live_footing`` model (the small from-scratch one by default,
+    whose filters and maps are worth drawing). ``when_wrong`` says why the approach can miss,
+    shown when its verdict on a clip of a known action is wrong."""
     use_app_navigation()
     st.title(title)
     st.markdown(intro)
     current_bundle()  # the sidebar's model picker, as on every page
-    ref = approach_ref(architecture, "action")
+    footing = "pretrained" if approach_ref(approach, "action") else "scratch"
+    ref = approach_ref(approach, "action", footing)
     if ref is None:
-        st.warning(f"The `{architecture}` model has not been trained in this checkout yet.")
+        st.warning(f"No `{approach}` model has been trained in this checkout yet.")
         return
     bundle = load_bundle(ref)
     st.subheader("Data flow, with the real tensor shapes")
     st.plotly_chart(flow_figure(bundle_flow(bundle)), width="stretch")
     weights = bundle.model.count_params()
-    st.caption(f"Read from the trained model `{Path(ref).name}` itself: {weights:,} weights.")
+    st.caption(
+        f"Read from the trained model `{Path(ref).name}` itself ({FOOTINGS[footing].lower()}): "
+        f"{weights:,} trained weights."
+    )
 
     st.subheader("Live on a clip")
     clip = demo_clip()
     if clip is not None:
         try:
-            st.plotly_chart(timeline_figure(clip_timeline(clip, ref)), width="stretch")
-            if live is not None:
-                live(bundle, clip)
-            direction_ref = approach_ref(architecture, "direction")
+            timeline = clip_timeline(clip, ref)
+            st.plotly_chart(timeline_figure(timeline), width="stretch")
+            verdict = timeline.verdict()
+            st.markdown(f"Over the whole clip: **{verdict.label}** ({verdict.confidence:.0%}).")
+            truth = label_in_name(clip[0], bundle.spec.classes)
+            if truth and verdict.label != truth:
+                st.info(f"Wrong on this clip, which shows **{truth}**. {when_wrong}".strip())
+            direction_ref = approach_ref(approach, "direction", footing)
             if direction_ref is not None:
                 direction = load_bundle(direction_ref)
                 check = direction_check(direction, clip_windows(clip, direction.spec))
                 st.subheader(TASKS["direction"])
                 st.plotly_chart(direction_figure(check), width="stretch")
+            inside_ref = approach_ref(approach, "action", live_footing)
+            if live is not None and inside_ref is not None:
+                if live_footing == "scratch":
+                    st.subheader("Inside the small from-scratch model")
+                    st.caption(_demonstration(approach))
+                live(load_bundle(inside_ref), clip)
         except ActionLabError as error:
             st.error(str(error))
 
     st.subheader("Trade-offs")
     st.markdown(tradeoffs)
     st.subheader("Measured")
-    _measured(architecture)
+    _measured(approach)
+
+
+def _demonstration(approach: str) -> str:
+    """What the from-scratch model is for, with its measured accuracy where there is one."""
+    row = result_row(footings_of(approach).get("scratch", ""))
+    measured = (
+        f" ({row['accuracy']['action']:.0%} right on the validation groups of its {row['classes']} actions)"
+        if row and "classes" in row
+        else ""
+    )
+    return (
+        f"A small network trained from pixels{measured}: a demonstration of what the approach "
+        "computes, small enough to look inside, not the approach at its best (that is the model above)."
+    )

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.xdist_group("compare")  # the tiny bundles are trained 
 
 SHAPE = contract.InputShape(20, 64, 64)
 ROW_KEYS = {
-    "architecture", "description", "params", "flops_per_clip", "latency_ms_batch1", "latency_ms_batched",
-    "batch_size", "accuracy", "train_s", "bundles",
+    "architecture", "approach", "footing", "description", "params", "flops_per_clip", "latency_ms_batch1",
+    "latency_ms_batched", "batch_size", "accuracy", "within", "train_s", "stopped_by", "classes", "bundles",
 }  # fmt: skip
-TINY = ("single_frame", "early_fusion")
+TINY = ("single_frame", "early_fusion", "effnet_single_frame")  # the last on the shared frozen backbone
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +61,16 @@ def test_compare_command_writes_the_results_table(tiny_approaches, tmp_path, cap
     assert printed["command"].startswith("python -m core compare")
     assert printed["data"] == "ucf-2" and printed["validation_groups"] == [8, 9, 10, 11]
     assert printed["tasks"] == ["action", "direction"]
-    assert [row["architecture"] for row in printed["rows"]] == list(TINY)  # the Learn pages' order
+    # pretrained footing first, then the Learn pages' order
+    ranked = [row["architecture"] for row in printed["rows"]]
+    assert ranked == ["effnet_single_frame", "single_frame", "early_fusion"]
     for row in printed["rows"]:
         assert set(row) == ROW_KEYS
         assert row["description"] == registry.architectures()[row["architecture"]]
+        footing = "pretrained" if row["architecture"].startswith("effnet_") else "scratch"
+        assert (row["approach"], row["footing"]) == (row["architecture"].removeprefix("effnet_"), footing)
+        assert row["within"] == {"cricket": None, "string instruments": None}  # neither pair in ucf-2
+        assert row["classes"] == 2
         assert row["params"] == registry.build(row["architecture"], SHAPE, 2).count_params()
         assert row["flops_per_clip"] == clip_flops(bundle.load(row["bundles"]["action"]))
         assert row["batch_size"] == 16
@@ -74,6 +80,7 @@ def test_compare_command_writes_the_results_table(tiny_approaches, tmp_path, cap
             assert 0.0 <= row["accuracy"][task] <= 1.0
             trained = bundle.load(row["bundles"][task])
             assert row["train_s"][task] == trained.metrics["training"]["seconds"]
+            assert row["stopped_by"][task] == "budget"  # one epoch of one
             # measured again the way training scored the bundle: the same number
             assert row["accuracy"][task] == trained.metrics["validation"]["accuracy"]
 
@@ -94,6 +101,13 @@ def test_flops_are_counted_from_layer_shapes():
     encoder, _ = contract.split(lrcn)
     lstm = 2 * SHAPE.sequence_length * (96 + 64) * 4 * 64
     assert count_flops(lrcn) == SHAPE.sequence_length * count_flops(encoder) + lstm + 2 * 64 * 6
+    # temporal and depthwise convolutions (the pretrained heads, the backbone) count too
+    steps = keras.Input((13, 6))
+    temporal = keras.Model(steps, keras.layers.Conv1D(4, 3, padding="same")(steps))
+    assert count_flops(temporal) == 2 * 13 * 4 * 3 * 6
+    image = keras.Input((8, 8, 5))
+    depthwise = keras.Model(image, keras.layers.DepthwiseConv2D(3, padding="same")(image))
+    assert count_flops(depthwise) == 2 * 8 * 8 * 5 * 3 * 3
     # a ConvLSTM cell convolves its input and its state for all four gates at every step
     clip = keras.Input((5, 8, 8, 3))
     cell = keras.Model(clip, keras.layers.ConvLSTM2D(2, 3, padding="same")(clip))
