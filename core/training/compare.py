@@ -134,16 +134,19 @@ def timing_windows(model_bundle: bundles.ModelBundle, clips: list[Path], batch_s
     return np.stack([evaluation_windows(frames(c), spec.sequence_length, spec.hop_frames)[0] for c in picked])
 
 
-def _report(model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...]):
-    """The bundle scored on the clips of ``val_groups`` it can be asked about: on the action
-    task, those of the classes it knows (as ``evaluate`` does); on direction, every clip. A model
-    fed by a frozen encoder outside Keras is scored on the features cached for its training."""
+def _report(
+    model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...], actions: tuple[str, ...]
+):
+    """The bundle scored on the clips of ``val_groups`` it can be asked about: those of the
+    ``actions`` its approach was trained on (the action bundle's classes; as ``evaluate`` does),
+    on either task. A model fed by a frozen encoder outside Keras is scored on the features
+    cached for its training."""
     from core.models.registry import frame_encoder
     from core.training.evaluation import evaluate_features, evaluate_frames
 
     _, clips = scan(data_dir, val_groups)
-    if model_bundle.spec.task == "action":
-        clips = [clip for clip in clips if clip.label in model_bundle.spec.classes]
+    if actions:
+        clips = [clip for clip in clips if clip.label in actions]
     encoder = frame_encoder(model_bundle.spec.architecture)
     if encoder is None:
         return evaluate_frames(model_bundle, clips, _frames(model_bundle))
@@ -186,13 +189,14 @@ def _row(
     from core.training.evaluation import LOOKALIKES, within
 
     loaded = {task: bundles.load(folder) for task, folder in found.items()}
+    actions = loaded["action"].spec.classes if "action" in loaded else ()
     accuracy: dict[str, float | None] = dict.fromkeys(TASKS)
     among: dict[str, float | None] = dict.fromkeys(LOOKALIKES)
     for task, model_bundle in loaded.items():
         if model_bundle.spec.task != task:
             raise ModelError(f"{found[task]} was trained for task '{model_bundle.spec.task}', not '{task}'.")
         log(f"{architecture}: scoring the {task} bundle on groups {list(val_groups)}")
-        report = _report(model_bundle, data_dir, val_groups)
+        report = _report(model_bundle, data_dir, val_groups, actions)
         accuracy[task] = round(report.accuracy, 4)
         if task == "action":
             for name, members in LOOKALIKES.items():

@@ -34,7 +34,10 @@ def test_two_joined_clips_give_two_segments(lrcn_bundle, joined_video):
 
 
 BUNDLES = sorted(config.parent for config in MODELS_DIR.glob("**/config.json"))
-SHARED_ENCODER = {"effnet_lstm", "lrcn", "late_fusion", "pose_lstm"}  # a frame encoder, then a head
+SHARED_ENCODER = {  # a frame encoder, then a head
+    "effnet_lstm", "lrcn", "late_fusion", "pose_lstm", "effnet_single_frame", "effnet_late_fusion",
+    "effnet_early_fusion", "effnet_slow_fusion", "effnet_lrcn", "effnet_convlstm",
+}  # fmt: skip
 SHARING = [
     b for b in BUNDLES if json.loads((b / "config.json").read_text())["architecture"] in SHARED_ENCODER
 ]
