@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 
@@ -83,6 +86,20 @@ def test_frame_cache_decodes_once_and_reuses(tmp_path):
     assert np.array_equal(first, second)
     assert files[0].stat().st_mtime_ns == modified
     assert FrameCache(tmp_path, 5.0, (64, 64))._key(clip) != cache._key(clip)
+
+
+def test_frame_cache_is_keyed_on_content_not_on_path_or_time(tmp_path):
+    clip = UCF6 / "Surfing" / "v_Surfing_g10_c02.mp4"
+    cache = FrameCache(tmp_path / "cache", 6.0, (64, 64))
+    copy = tmp_path / "copy.mp4"
+    shutil.copyfile(clip, copy)
+    assert cache._key(copy) == cache._key(clip)
+    with copy.open("r+b") as file:
+        file.seek(-1, os.SEEK_END)
+        last = file.read(1)
+        file.seek(-1, os.SEEK_END)
+        file.write(bytes([last[0] ^ 0xFF]))
+    assert cache._key(copy) != cache._key(clip)
 
 
 def test_augment_keeps_shape_and_range_and_is_seeded():
