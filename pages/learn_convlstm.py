@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.views.introspect import recurrent_state_maps
 from core.views.learn_charts import maps_figure
-from pages._app.learn import approach_page, clip_windows
+from pages._app.learn import approach_page, computed_once, first_window
 
 INTRO = """
 A **ConvLSTM** puts the convolution *inside* the recurrent cell. Where the LRCN first squeezes
@@ -26,8 +26,8 @@ TRADEOFFS = """
 
 
 def hidden_state_over_time(bundle, clip) -> None:
-    window = clip_windows(clip, bundle.spec)[0]
-    layers = recurrent_state_maps(bundle, window)
+    window = first_window(clip, bundle.spec)
+    layers = computed_once("states", bundle, clip, lambda: recurrent_state_maps(bundle, window))
     st.markdown(
         "**The hidden state over time** (first window): each map is the layer's memory after that "
         "frame, averaged over its channels. Watch it build up where things move."

@@ -3,7 +3,7 @@ import streamlit as st
 from core.models.fusion import FUSION_CONV
 from core.views.introspect import fusion_weights
 from core.views.learn_charts import frame_weights_figure
-from pages._app.learn import approach_page, clip_windows
+from pages._app.learn import approach_page, first_window
 
 INTRO = """
 **Early fusion** merges the frames at the very first layer. On pretrained eyes, the 13 frames'
@@ -27,7 +27,7 @@ TRADEOFFS = """
 
 def what_the_first_layer_sees(bundle, clip) -> None:
     spec = bundle.spec
-    window = clip_windows(clip, spec)[0]
+    window = first_window(clip, spec)
     height, width = spec.image_size
     st.markdown(
         f"**The input**: {len(window)} frames stacked into one {width}x{height}x{3 * len(window)} picture "

@@ -4,7 +4,7 @@ import streamlit as st
 from core.training.dataset import label_in_name
 from core.views.introspect import frame_probabilities, shuffled_prediction
 from core.views.learn_charts import fusion_figure
-from pages._app.learn import approach_page, clip_frames, clip_windows
+from pages._app.learn import approach_page, clip_frames, computed_once, first_window
 
 INTRO = """
 **Late fusion** classifies every frame of the window on its own, like the single-frame model,
@@ -28,12 +28,14 @@ TRADEOFFS = """
 def fusion_steadies_flicker(bundle, clip) -> None:
     spec = bundle.spec
     frames = clip_frames(clip, spec)
-    per_frame = frame_probabilities(bundle, frames)
+    per_frame = computed_once("frames", bundle, clip, lambda: frame_probabilities(bundle, frames))
     label = label_in_name(clip[0], spec.classes) or spec.classes[int(per_frame.mean(axis=0).argmax())]
     index = spec.classes.index(label)
     st.markdown(f"**Fusion steadies the flicker**: the probability of **{label}**, frame by frame and fused.")
     st.plotly_chart(fusion_figure(per_frame[:, index], label, spec.sampling_fps), width="stretch")
-    as_is, shuffled = shuffled_prediction(bundle, clip_windows(clip, spec)[0])
+    as_is, shuffled = computed_once(
+        "shuffled", bundle, clip, lambda: shuffled_prediction(bundle, first_window(clip, spec))
+    )
     st.markdown(
         f"**What it cannot see**: the first window's frames in order give {label} "
         f"{as_is[index]:.1%}; shuffled, {shuffled[index]:.1%} "

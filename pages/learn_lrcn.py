@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.views.introspect import frame_feature_maps, prediction_after_each_frame
 from core.views.learn_charts import class_lines_figure, maps_figure
-from pages._app.learn import approach_page, clip_windows
+from pages._app.learn import approach_page, computed_once, first_window
 
 INTRO = """
 **LRCN** (long-term recurrent convolutional network) is the idea behind the app's main model. A
@@ -29,13 +29,13 @@ TRADEOFFS = """
 
 
 def inside_the_lrcn(bundle, clip) -> None:
-    window = clip_windows(clip, bundle.spec)[0]
+    window = first_window(clip, bundle.spec)
     st.markdown("**What the CNN sees in one frame**: the output of each convolution block.")
     left, right = st.columns([1, 3])
     index = left.slider("Frame of the first window", 0, len(window) - 1, len(window) // 2)
     height, width = bundle.spec.image_size
     left.image(window[index], caption=f"frame {index} ({width}x{height})", width="stretch")
-    maps = frame_feature_maps(bundle, window[index])
+    maps = computed_once("maps", bundle, clip, lambda: frame_feature_maps(bundle, window[index]), index)
     labels = [f"{m.label} -> {m.maps.shape[0]}x{m.maps.shape[1]}x{m.maps.shape[2]}" for m in maps]
     block = right.selectbox("Block", range(len(maps)), format_func=lambda i: labels[i])
     chosen = maps[block].maps
@@ -45,7 +45,7 @@ def inside_the_lrcn(bundle, clip) -> None:
         width="stretch",
     )
     st.markdown("**How the LSTM's answer forms**, frame by frame through the first window:")
-    steps = prediction_after_each_frame(bundle, window)
+    steps = computed_once("steps", bundle, clip, lambda: prediction_after_each_frame(bundle, window))
     seen = np.arange(1, len(steps) + 1)
     x_title = f"frames seen (at {bundle.spec.sampling_fps:g} fps)"
     st.plotly_chart(class_lines_figure(seen, steps, bundle.spec.classes, x_title), width="stretch")

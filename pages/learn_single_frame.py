@@ -4,7 +4,7 @@ import streamlit as st
 from core.training.dataset import label_in_name
 from core.views.introspect import frame_probabilities
 from core.views.learn_charts import class_lines_figure
-from pages._app.learn import approach_page, clip_frames
+from pages._app.learn import approach_page, clip_frames, computed_once
 
 INTRO = """
 The simplest video classifier ignores time: take **one frame** and classify it as if it were a
@@ -28,7 +28,7 @@ TRADEOFFS = """
 def every_frame_on_its_own(bundle, clip) -> None:
     name, spec = clip[0], bundle.spec
     frames = clip_frames(clip, spec)
-    probabilities = frame_probabilities(bundle, frames)
+    probabilities = computed_once("frames", bundle, clip, lambda: frame_probabilities(bundle, frames))
     labels = probabilities.argmax(axis=1)
     changes = int((labels[1:] != labels[:-1]).sum())
     truth = label_in_name(name, spec.classes)

@@ -25,7 +25,7 @@ from core.engine.windows import cut_windows, window_indices, window_starts
 from core.errors import VideoError
 from core.media.prefetch import prefetched
 from core.media.video import FALLBACK_FPS, SampledFrame, VideoInfo, iter_frames, probe
-from core.models import contract, registry
+from core.models import backbone, contract, registry
 from core.models.bundle import ModelBundle
 from core.models.calibration import FEATURE_SCORES
 from core.models.contract import to_unit
@@ -51,18 +51,15 @@ class _Predictor:
 
         parts = contract.split(model)
         self.split = parts is not None or external is not None
-        self._external = external
+        self._model_is_head = external is not None
+        self._encoder = external
+        self._whole = tf.function(lambda x: model(x, training=False), autograph=False)
         if parts:
             encoder, head = parts
-            # Any number of frames, one graph: padding the last batch of a short clip to a fixed
-            # size would waste up to a batch of backbone work (most of the time for a 5 s clip).
-            frames = tf.TensorSpec((None, *encoder.input_shape[1:]), tf.float32)
-            self._encode = tf.function(
-                lambda x: encoder(x, training=False), input_signature=[frames], autograph=False
-            )
+            # the process's shared backbone when the model embeds it: one copy runs, under LiteRT
+            self._encoder = backbone.shared_encoder(encoder)
             self._head = tf.function(lambda x: head(x, training=False), autograph=False)
-        self._whole = tf.function(lambda x: model(x, training=False), autograph=False)
-        if external is not None:  # the model itself is the head
+        elif external is not None:
             self._head = self._whole
 
     @staticmethod
@@ -78,10 +75,13 @@ class _Predictor:
             outputs.append(np.asarray(fn(chunk))[:n])
         return np.concatenate(outputs)
 
+    @property
+    def frame_encoder(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """What encodes frames for a split model: the shared backbone, or the model's own encoder."""
+        return self._encoder
+
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
-        if self._external is not None:
-            return np.asarray(self._external(frames), np.float32)
-        return np.asarray(self._encode(to_unit(frames)))
+        return np.asarray(self._encoder(frames), np.float32)
 
     def classify_features(self, windows: np.ndarray) -> np.ndarray:
         return self._padded(self._head, windows, WINDOW_BATCH)
@@ -103,15 +103,18 @@ class _Predictor:
         distinct = self.encode_frames(frames[firsts])
         return distinct[owners].reshape(count, length, -1)
 
-    def classify_windows(self, windows: np.ndarray) -> np.ndarray:
-        if self._external is not None:
+    def classify_windows(self, windows: np.ndarray, reference: bool = False) -> np.ndarray:
+        """Probabilities of uint8 windows; a split model encodes each distinct frame once.
+        ``reference``: a Keras model runs whole on every window even when it embeds a frame
+        encoder, the plain computation that the shortcut is tested against."""
+        if self._model_is_head or (self.split and not reference):
             return self.classify_features(self._encoded_windows(windows))
         return self._padded(self._whole, to_unit(windows), WINDOW_BATCH)
 
     def forward(self, windows: np.ndarray) -> np.ndarray:
         """The whole model on a batch of uint8 windows as it is, without the chunking and padding
         of ``classify_windows``: what latency is timed on, at the batch size asked for."""
-        if self._external is not None:
+        if self._model_is_head:
             return np.asarray(self._head(self._encoded_windows(windows)))
         return np.asarray(self._whole(to_unit(windows)))
 
@@ -216,7 +219,7 @@ def _probabilities_whole(
     def flush() -> None:
         if pending:
             batch = np.stack(pending)
-            windows.probabilities.append(run.classify_windows(batch))
+            windows.probabilities.append(run.classify_windows(batch, reference=True))
             if _needs_features(bundle):
                 encoded = run.encode_frames(batch.reshape(-1, *batch.shape[2:]))
                 scores = knownness.frame_scores(bundle.spec.open_set, encoded)

@@ -22,6 +22,7 @@ import numpy as np
 from core.engine.analysis import analyze, predictor
 from core.errors import VideoError
 from core.media.video import iter_frames, probe
+from core.models import backbone
 from core.models.bundle import ModelBundle
 from core.models.registry import frame_encoder
 
@@ -38,6 +39,9 @@ class BenchFigures:
     analyze_vs_decode: float
     baseline_vs_analyze: float | None
     realtime_factor: float
+    encoder_runtime: str | None
+    encoder_fps: float | None
+    keras_encoder_fps: float | None
 
     def to_dict(self) -> dict:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -68,14 +72,16 @@ def loop_video(source: str | Path, seconds: float, folder: Path) -> Path:
 
 
 def _warm_up(bundle: ModelBundle) -> None:
-    """Trace the compiled prediction functions once, as loading a model for the app does."""
+    """Trace the prediction functions the analysis uses once, as loading a model for the app
+    does (the whole model on every window, a reference, is traced in its own timed run)."""
     spec = bundle.spec
     run = predictor(bundle)
     clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.uint8)
-    run.classify_windows(clip)
     if run.split:
         features = run.encode_frames(clip[0])
         run.classify_features(features[None])
+    else:
+        run.classify_windows(clip)
 
 
 def _decode_only(video: Path, bundle: ModelBundle) -> tuple[float, int]:
@@ -111,6 +117,31 @@ def _timed_analysis(video: Path, bundle: ModelBundle, share_frame_features: bool
     return time.perf_counter() - started
 
 
+def _frames_per_second(encode, frames: np.ndarray) -> float:
+    encode(frames[: min(len(frames), 8)])  # build or trace it outside the timing
+    started = time.perf_counter()
+    encode(frames)
+    return len(frames) / (time.perf_counter() - started)
+
+
+def _encoder_figures(video: Path, bundle: ModelBundle, compare_keras: bool):
+    """The frame encoder's frames per second on the video's sampled frames, with the runtime it
+    ran on; and, for the shared backbone under LiteRT, the same frames under Keras/TensorFlow
+    (a reference: tracing it costs memory that the app never spends)."""
+    run = predictor(bundle)
+    if not run.split:
+        return None, None, None
+    spec = bundle.spec
+    frames = np.stack([f.image for f in iter_frames(video, spec.sampling_fps, spec.frame_size)])
+    fps = _frames_per_second(run.encode_frames, frames)
+    shared = isinstance(run.frame_encoder, (backbone.EffnetFeatures, backbone.EffnetMaps))
+    how = backbone.runtime() if shared else "keras"
+    keras_fps = None
+    if compare_keras and how == "litert":
+        keras_fps = _frames_per_second(type(run.frame_encoder)("keras"), frames)
+    return how, fps, keras_fps
+
+
 def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, baseline: bool = True):
     with tempfile.TemporaryDirectory(prefix="arl-bench-") as folder:
         path = Path(video)
@@ -121,6 +152,8 @@ def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, 
         _warm_up(bundle)
         decode_s, count = _decode_only(path, bundle)
         analyze_s = _timed_analysis(path, bundle, share_frame_features=True)
+        peak_mb = _peak_rss_mb()  # the app's own path; the references below trace more graphs
+        how, encoder_fps, keras_fps = _encoder_figures(path, bundle, compare_keras=baseline)
         whole_s = _timed_analysis(path, bundle, share_frame_features=False) if baseline else None
         # the tutorial loop feeds frames to the Keras model: no use for one that takes pose features
         classic = baseline and frame_encoder(bundle.spec.architecture) is None
@@ -132,10 +165,13 @@ def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, 
         analyze_s=analyze_s,
         analyze_whole_windows_s=whole_s,
         per_frame_baseline_s=baseline_s,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_mb,
         analyze_vs_decode=analyze_s / decode_s,
         baseline_vs_analyze=baseline_s / analyze_s if baseline_s else None,
         realtime_factor=info.duration_s / analyze_s,
+        encoder_runtime=how,
+        encoder_fps=encoder_fps,
+        keras_encoder_fps=keras_fps,
     )
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable
 
 import numpy as np
 
+from core.errors import ModelError
 from core.models import efficientnet_lite
 from core.models.contract import to_unit
 
@@ -48,10 +50,22 @@ def weights_fingerprint(model) -> str:
     return digest.hexdigest()[:16]
 
 
+RUNTIMES = ("litert", "keras")
+
+
+def runtime() -> str:
+    """How the backbone runs: LiteRT (the default: 1.7x the frames per second, see
+    ``core.models.litert``) or Keras/TensorFlow (``ARL_BACKBONE_RUNTIME=keras``, the reference)."""
+    chosen = os.environ.get("ARL_BACKBONE_RUNTIME", "litert").strip().lower() or "litert"
+    if chosen not in RUNTIMES:
+        raise ModelError(f"ARL_BACKBONE_RUNTIME={chosen!r}: choose one of {', '.join(RUNTIMES)}.")
+    return chosen
+
+
 @functools.cache
 def _pooled():
     model = efficientnet_lite.efficientnet_lite0()
-    return encoder_function(model), weights_fingerprint(model)
+    return model, weights_fingerprint(model)
 
 
 @functools.cache
@@ -60,7 +74,31 @@ def _maps():
 
     backbone = efficientnet_lite.efficientnet_lite0((MAP_SIZE, MAP_SIZE, 3))
     model = keras.Model(backbone.input, backbone.get_layer(MAP_LAYER).output, name="efficientnet_lite0_maps")
-    return encoder_function(model), weights_fingerprint(model) + f"-{MAP_LAYER}"
+    return model, weights_fingerprint(model) + f"-{MAP_LAYER}"
+
+
+@functools.cache
+def _runner(view: str, how: str, height: int, width: int) -> Callable[[np.ndarray], np.ndarray]:
+    """One runner per view, runtime and frame size in the process: every head shares it."""
+    model, fingerprint = (_pooled if view == "pooled" else _maps)()
+    if how == "litert":
+        from core.models import litert
+
+        return litert.frame_runner(model, fingerprint, height, width)
+    return encoder_function(model)
+
+
+def _run(view: str, frames: np.ndarray, how: str | None) -> np.ndarray:
+    return _runner(view, how or runtime(), *frames.shape[1:3])(frames)
+
+
+def shared_encoder(encoder) -> Callable[[np.ndarray], np.ndarray]:
+    """uint8 frames -> ``encoder``'s features: by the shared backbone when ``encoder`` is that
+    backbone (the default model's own frame encoder is), else by ``encoder`` itself. This is
+    what keeps one backbone in the process however many bundles embed a copy of it."""
+    if weights_fingerprint(encoder) == EffnetFeatures.fingerprint():
+        return EffnetFeatures()
+    return encoder_function(encoder)
 
 
 @functools.cache
@@ -83,8 +121,11 @@ class EffnetFeatures:
     features = efficientnet_lite.FEATURES
     label = "EfficientNet-Lite0 (frozen, ImageNet)"
 
+    def __init__(self, runtime: str | None = None):
+        self.runtime = runtime  # None: ``runtime()`` at each call
+
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return _pooled()[0](frames)
+        return _run("pooled", frames, self.runtime)
 
     @staticmethod
     def fingerprint() -> str:
@@ -103,8 +144,11 @@ class EffnetMaps:
     features = MAP_GRID * MAP_GRID * MAP_CHANNELS
     label = "EfficientNet-Lite0 to its last 5x5 map (frozen, ImageNet)"
 
+    def __init__(self, runtime: str | None = None):
+        self.runtime = runtime
+
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return _maps()[0](frames).reshape(len(frames), -1).astype(np.float16)
+        return _run("maps", frames, self.runtime).reshape(len(frames), -1).astype(np.float16)
 
     @staticmethod
     def fingerprint() -> str:

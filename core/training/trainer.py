@@ -209,9 +209,9 @@ def _batched_dataset(generate: Callable, shape: tuple[int, ...], batch_size: int
 def feature_cache(encoder, cache: FrameCache) -> FeatureCache:
     """Cached features of ``encoder`` for frames sampled and sized as ``cache`` does; shared by
     training and by tools that study the same features (tools/compare_heads.py)."""
-    from core.models.backbone import encoder_function, weights_fingerprint
+    from core.models.backbone import shared_encoder, weights_fingerprint
 
-    return FeatureCache(cache, encoder_function(encoder), weights_fingerprint(encoder))
+    return FeatureCache(cache, shared_encoder(encoder), weights_fingerprint(encoder))
 
 
 def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_groups: tuple[int, ...]):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.engine.analysis import predictor
+from core.engine.windows import cut_windows, window_starts
 from core.errors import ModelError
 from core.models.bundle import ModelBundle
 from core.models.contract import split, to_unit
@@ -108,13 +109,25 @@ class DirectionCheck:
         return abs(self.forward_played - self.reversed_played)
 
 
-def direction_check(bundle: ModelBundle, windows: np.ndarray) -> DirectionCheck:
-    """``windows``: uint8 (N, T, H, W, 3) from a clip; the model must be trained on the
-    time-direction task (classes forward and backward)."""
-    if "forward" not in bundle.spec.classes:
+def direction_check(bundle: ModelBundle, frames: np.ndarray) -> DirectionCheck:
+    """``frames``: a clip's uint8 frames (N, H, W, 3), sampled and sized for ``bundle``, which must
+    be trained on the time-direction task (classes forward and backward). Every analysis window
+    is judged as it is and reversed. A model with a frame encoder encodes each frame once and
+    reverses feature windows: reversing pixel windows would stack every window twice at full
+    frame size (200 MB for the pose model's 320x240 frames of a 15 s clip)."""
+    spec = bundle.spec
+    if "forward" not in spec.classes:
         raise ModelError(f"{bundle.name} was not trained to tell forward from backward.")
-    index = bundle.spec.classes.index("forward")
-    both = predictor(bundle).classify_windows(np.concatenate([windows, windows[:, ::-1]]))[:, index]
+    run = predictor(bundle)
+    starts = window_starts(len(frames), spec.sequence_length, spec.hop_frames)
+    if run.split:
+        windows = cut_windows(run.encode_frames(frames), starts, spec.sequence_length)
+        judge = run.classify_features
+    else:
+        windows = cut_windows(frames, starts, spec.sequence_length)
+        judge = run.classify_windows
+    forward = spec.classes.index("forward")
+    both = judge(np.concatenate([windows, windows[:, ::-1]]))[:, forward]
     return DirectionCheck(float(both[: len(windows)].mean()), float(both[len(windows) :].mean()))
 
 

@@ -6,12 +6,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
 
 from core.config import MODELS_DIR
-from core.engine.windows import cut_windows, window_starts
+from core.engine.windows import window_indices
 from core.errors import ActionLabError
 from core.media.video import read_frames, staged
 from core.models.registry import footings_of
@@ -29,6 +30,7 @@ from pages._app.common import (
     use_app_navigation,
 )
 
+T = TypeVar("T")
 APPROACHES_DIR = MODELS_DIR / "approaches"
 RESULTS_FILE = APPROACHES_DIR / "results.json"
 TASKS = {"action": "Which action?", "direction": "Which way does time run?"}
@@ -75,13 +77,23 @@ def clip_frames(clip: tuple[str, bytes], spec) -> np.ndarray:
     return sampled_frames(digest, data, suffix, spec.sampling_fps, spec.frame_size)
 
 
-def clip_windows(clip: tuple[str, bytes], spec) -> np.ndarray:
-    """Every analysis window of the clip for this model, uint8 (N, T, H, W, 3)."""
+def first_window(clip: tuple[str, bytes], spec) -> np.ndarray:
+    """The clip's first analysis window for this model, uint8 (T, H, W, 3); a clip shorter than
+    a window has its last frame repeated, as analysis does."""
     frames = clip_frames(clip, spec)
-    if len(frames) < spec.sequence_length:
-        frames = np.concatenate([frames, np.repeat(frames[-1:], spec.sequence_length - len(frames), axis=0)])
-    starts = window_starts(len(frames), spec.sequence_length, spec.hop_frames)
-    return cut_windows(frames, starts, spec.sequence_length)
+    return frames[window_indices(0, spec.sequence_length, len(frames))]
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _computed(view: str, source: str, digest: str, choice: tuple, _compute: Callable[[], T]) -> T:
+    return _compute()
+
+
+def computed_once(view: str, bundle, clip: tuple[str, bytes], compute: Callable[[], T], *choice) -> T:
+    """``compute()``, a Learn page's look at ``bundle`` on ``clip``, once per process for each model,
+    clip and ``choice`` (the frame or layer picked): every later visit, from any session, draws
+    from memory, so a warm page opens in about the time Streamlit takes to send it."""
+    return _computed(view, bundle.source, hashlib.sha256(clip[1]).hexdigest(), choice, compute)
 
 
 def clip_timeline(clip: tuple[str, bytes], ref: str):
@@ -165,7 +177,10 @@ def approach_page(
             direction_ref = approach_ref(approach, "direction", footing)
             if direction_ref is not None:
                 direction = load_bundle(direction_ref)
-                check = direction_check(direction, clip_windows(clip, direction.spec))
+                frames = clip_frames(clip, direction.spec)
+                check = computed_once(
+                    "direction", direction, clip, lambda: direction_check(direction, frames)
+                )
                 st.subheader(TASKS["direction"])
                 st.plotly_chart(direction_figure(check), width="stretch")
             inside_ref = approach_ref(approach, "action", live_footing)

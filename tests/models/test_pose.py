@@ -199,3 +199,17 @@ def test_flops_counting_rule(tmp_path, monkeypatch):
 def test_missing_model_names_the_fetch_tool(tmp_path):
     with pytest.raises(ModelError, match=r"tools/fetch_pose_models\.py"):
         PoseEstimator(detector=tmp_path / "x.tflite")
+
+
+def test_a_frame_seen_again_is_answered_from_memory(frame):
+    """The Pose page asks for the same frames three times; the networks run once per frame."""
+    estimator = PoseEstimator()
+    calls = []
+    detect = estimator.detect
+    estimator.detect = lambda image: calls.append(1) or detect(image)
+    first = estimator.estimate(frame)
+    assert estimator.estimate(frame.copy()) is first and len(calls) == 1
+    other = np.ascontiguousarray(frame[:, ::-1])
+    assert estimator.estimate(other) is not first and len(calls) == 2
+    blank = np.zeros_like(frame)
+    assert estimator.estimate(blank) is None and estimator.estimate(blank) is None and len(calls) == 3

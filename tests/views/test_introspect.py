@@ -4,13 +4,20 @@ import numpy as np
 import pytest
 
 from core.config import MODELS_DIR
+from core.engine.analysis import predictor
+from core.engine.windows import cut_windows, window_starts
 from core.errors import ModelError
 from core.media.video import probe, read_frames
 from core.models import bundle
 from core.views.anatomy import anatomy
 from core.views.flow import model_flow
-from core.views.introspect import frame_feature_maps, prediction_after_each_frame, recurrent_state_maps
-from tests.support import SURFING
+from core.views.introspect import (
+    direction_check,
+    frame_feature_maps,
+    prediction_after_each_frame,
+    recurrent_state_maps,
+)
+from tests.support import ARCHERY, SURFING
 
 CONVLSTM = MODELS_DIR / "convlstm-ucf101-6"
 
@@ -69,3 +76,26 @@ def test_anatomy_of_a_real_clip(lrcn_bundle):
     assert facts.numbers_per_frame == 320 * 240 * 3
     assert facts.numbers_for(10) == 250 * 320 * 240 * 3
     assert facts.window_numbers == 20 * 64 * 64 * 3
+
+
+@pytest.mark.parametrize("name", ["effnet_lrcn", "effnet_late_fusion", "early_fusion"])
+def test_direction_check_judges_every_window_both_ways(name):
+    """The check encodes frames once and reverses feature windows (or, for a model without a
+    frame encoder, pixel windows); it must equal judging each reversed pixel window whole. An
+    order-blind model gives the same answer both ways, to round-off."""
+    loaded = bundle.load(MODELS_DIR / "approaches" / "direction" / name)
+    spec = loaded.spec
+    frames = read_frames(ARCHERY, spec.sampling_fps, spec.frame_size)
+    check = direction_check(loaded, frames)
+    starts = window_starts(len(frames), spec.sequence_length, spec.hop_frames)
+    windows = cut_windows(frames, starts, spec.sequence_length)
+    forward = spec.classes.index("forward")
+    run = predictor(loaded)
+    assert check.forward_played == pytest.approx(run.classify_windows(windows)[:, forward].mean(), abs=1e-5)
+    assert check.reversed_played == pytest.approx(
+        run.classify_windows(np.ascontiguousarray(windows[:, ::-1]))[:, forward].mean(), abs=1e-5
+    )
+    if name == "effnet_late_fusion":
+        assert check.tells_apart < 1e-5
+    with pytest.raises(ModelError, match="forward from backward"):
+        direction_check(bundle.load(MODELS_DIR / "approaches" / "action" / name), frames)

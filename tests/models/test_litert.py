@@ -1,0 +1,88 @@
+"""The frozen backbone under LiteRT (core.models.litert): the features Keras computes, converted
+once per weights and frame size, and the one backbone every model in the process runs on."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from core.config import MODELS_DIR
+from core.engine.analysis import predictor
+from core.errors import ModelError
+from core.media.video import read_frames
+from core.models import backbone, litert
+from core.models.bundle import load
+from tests.support import ARCHERY, SURFING
+
+
+@pytest.fixture(scope="module")
+def real_frames() -> np.ndarray:
+    """21 frames, so that the last LiteRT batch of 8 is padded."""
+    return np.concatenate(
+        [read_frames(ARCHERY, 4.0, (160, 160))[:11], read_frames(SURFING, 4.0, (160, 160))[:10]]
+    )
+
+
+def test_litert_features_equal_keras_features_on_real_frames(real_frames):
+    """Tolerance: XNNPACK adds in another order than TensorFlow's kernels, so float32 round-off
+    differs (measured 2e-5 on features up to about 6); a wrong weight, layer or padding would be
+    off by whole units. The maps are stored as float16 (steps of 0.004 at 4), hence their bound."""
+    fast = backbone.EffnetFeatures("litert")(real_frames)
+    plain = backbone.EffnetFeatures("keras")(real_frames)
+    assert fast.shape == plain.shape == (21, 1280)
+    np.testing.assert_allclose(fast, plain, atol=1e-4)
+    fast_maps = backbone.EffnetMaps("litert")(real_frames).astype(np.float32)
+    plain_maps = backbone.EffnetMaps("keras")(real_frames).astype(np.float32)
+    np.testing.assert_allclose(fast_maps, plain_maps, atol=1e-2, rtol=2e-3)
+    assert backbone.EffnetFeatures("litert")(real_frames[:0]).shape == (0, 1280)
+
+
+def test_a_model_is_converted_once_per_fingerprint_and_frame_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARL_CACHE_DIR", str(tmp_path))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()],
+        name="tiny",
+    )
+    first = litert.model_file(model, "abc", 32, 32)
+    converted_at = first.stat().st_mtime_ns
+    assert litert.model_file(model, "abc", 32, 32) == first and first.stat().st_mtime_ns == converted_at
+    assert litert.model_file(model, "abc", 64, 32) != first
+    assert litert.model_file(model, "abd", 32, 32) != first
+    assert sorted(p.suffix for p in (tmp_path / "litert").iterdir()) == [".tflite"] * 3  # no partial files
+    frames = np.random.default_rng(0).integers(0, 256, (11, 32, 32, 3), dtype=np.uint8)
+    expected = np.asarray(model(frames.astype(np.float32) / 255.0))
+    np.testing.assert_allclose(litert.FrameRunner(first)(frames), expected, atol=1e-5)
+
+
+def test_the_runtime_is_chosen_by_setting(monkeypatch):
+    monkeypatch.delenv("ARL_BACKBONE_RUNTIME", raising=False)
+    assert backbone.runtime() == "litert"
+    monkeypatch.setenv("ARL_BACKBONE_RUNTIME", "Keras")
+    assert backbone.runtime() == "keras"
+    monkeypatch.setenv("ARL_BACKBONE_RUNTIME", "onnx")
+    with pytest.raises(ModelError, match="ARL_BACKBONE_RUNTIME='onnx'"):
+        backbone.runtime()
+
+
+def test_every_model_on_the_backbone_runs_the_one_shared_copy(default_bundle, monkeypatch):
+    """The default model embeds the backbone; the Learn pages' heads are fed one. All of them are
+    run by one LiteRT interpreter, so visiting every page never loads the backbone twice."""
+    monkeypatch.delenv("ARL_BACKBONE_RUNTIME", raising=False)
+    made = []
+    real_interpreter = litert.interpreter
+    monkeypatch.setattr(litert, "interpreter", lambda path: made.append(path) or real_interpreter(path))
+    backbone._runner.cache_clear()
+    action = MODELS_DIR / "approaches" / "action"
+    heads = [load(action / name) for name in ("effnet_lrcn", "effnet_late_fusion", "effnet_single_frame")]
+    frames = np.zeros((3, 160, 160, 3), np.uint8)
+    for model in (default_bundle, *heads):
+        encode = predictor(model).frame_encoder
+        assert isinstance(encode, backbone.EffnetFeatures)
+        assert encode(frames).shape == (3, 1280)
+    assert len(made) == 1
+
+
+def test_available_cpus_is_within_what_the_machine_has():
+    assert 1 <= litert.available_cpus() <= (os.cpu_count() or 1)
