@@ -1,6 +1,7 @@
 """UI pieces shared by the pages (in pages/_app/, which Streamlit does not take for a page): the
 cached model loader, settings with Streamlit secrets, and the sidebar model picker."""
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -8,12 +9,16 @@ import streamlit as st
 
 from core.config import MODELS_DIR, Settings, sample_clips
 from core.engine.analysis import analyze
+from core.engine.jobs import JobBoard
 from core.errors import ActionLabError
-from core.media.video import staged
+from core.media.encode import cut
+from core.media.video import probe, staged
 from core.media.youtube import fetched, safe_name
 from core.models import bundle as bundles
 from core.models import hub
 from core.training.teach import new_bundle_folder
+
+DEMO_MAX_S = 20.0  # longest clip a Learn page demonstrates on (each runs its own models on it)
 
 
 def use_app_navigation() -> None:
@@ -37,23 +42,33 @@ def load_bundle(ref: str):
     return bundles.load(ref)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource
+def analysis_jobs() -> JobBoard:
+    """The process's analyses, shared by every session (see ``core.engine.jobs``)."""
+    return JobBoard(keep=32)
+
+
 def run_analysis(
-    digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, max_duration_s: float | None
+    digest: str, data: bytes, suffix: str, model_ref: str, hop_s: float, max_duration_s: float | None
 ):
-    """Cached by file hash, model and hop: changing display options never re-runs the model.
-    The progress bar lives in here, so that a cache hit replays it (and its removal) at once."""
-    bar = st.progress(0.0, text="reading video")
-    with staged(_data, suffix) as path:
-        timeline = analyze(
-            path,
-            load_bundle(model_ref),
-            hop_s=hop_s,
-            progress=lambda f, stage: bar.progress(f, text=stage),
-            max_duration_s=max_duration_s,
-        )
-    bar.empty()  # finished: the result speaks for itself
-    return timeline
+    """The timeline of a clip, keyed by file hash, model and hop: changing display options never
+    re-runs the model. The analysis runs as a background job, so a widget touched meanwhile
+    reruns the page without restarting it; this run (or the rerun) shows its progress."""
+
+    model = load_bundle(model_ref)  # here, where the cache can show its spinner
+
+    def work(progress):
+        with staged(data, suffix) as path:
+            return analyze(path, model, hop_s=hop_s, progress=progress, max_duration_s=max_duration_s)
+
+    owner = st.session_state.setdefault("session_key", uuid.uuid4().hex)
+    job = analysis_jobs().submit((digest, model_ref, hop_s, max_duration_s), owner, work)
+    if not job.wait(0.0):
+        bar = st.progress(job.fraction, text=job.stage)
+        while not job.wait(0.1):
+            bar.progress(job.fraction, text=job.stage)
+        bar.empty()  # finished: the result speaks for itself
+    return job.result()
 
 
 @st.cache_resource(ttl=600, show_spinner="Looking for the model on the Hub…")
@@ -224,4 +239,26 @@ def demo_clip() -> tuple[str, bytes] | None:
         options,
         format_func=lambda o: f"last analysed: {st.session_state['last_clip'][0]}" if o == "last" else o.name,
     )
-    return st.session_state["last_clip"] if choice == "last" else (choice.name, choice.read_bytes())
+    if choice != "last":
+        return choice.name, choice.read_bytes()
+    name, data = st.session_state["last_clip"]
+    try:
+        piece = demo_piece(hashlib.sha256(data).hexdigest(), data, Path(name).suffix.lower())
+    except ActionLabError as error:
+        st.error(str(error))
+        return None
+    if piece is None:
+        return name, data
+    st.caption(f"The first {DEMO_MAX_S:g} s of {name}: enough to show what each approach does.")
+    return f"{Path(name).stem}-first-{DEMO_MAX_S:g}s.mp4", piece
+
+
+@st.cache_data(show_spinner=f"Cutting the first {DEMO_MAX_S:g} s…", max_entries=4)
+def demo_piece(digest: str, _data: bytes, suffix: str) -> bytes | None:
+    """The clip's first ``DEMO_MAX_S`` seconds as a clip of their own; None when it is no longer.
+    A Learn page runs three or four models of its own on its clip: on a 10-minute video that
+    was minutes and hundreds of megabytes per page, for a demonstration that needs seconds."""
+    with staged(_data, suffix) as path:
+        if probe(path).duration_s <= DEMO_MAX_S + 1.0:
+            return None
+        return cut(path, 0.0, DEMO_MAX_S, path.parent / "demo.mp4").read_bytes()

@@ -63,9 +63,9 @@ def model_runs(monkeypatch) -> list[tuple[str, float]]:
         return real(path, bundle, hop_s=hop_s, **kwargs)
 
     monkeypatch.setattr(common, "analyze", counted)
-    common.run_analysis.clear()
+    common.analysis_jobs.clear()
     yield runs
-    common.run_analysis.clear()
+    common.analysis_jobs.clear()
 
 
 def test_changing_a_display_option_does_not_rerun_the_model(model_runs):
@@ -159,6 +159,18 @@ def test_learn_pages_use_the_clip_last_analysed():
     app.switch_page("pages/learn_video.py").run()
     assert app.main.selectbox[0].value == "last"
     assert {m.label: m.value for m in app.metric}["Duration"] == "9.6 s"
+
+
+def test_learn_pages_demonstrate_on_the_first_20_s_of_a_long_clip(tmp_path):
+    """Each Learn page runs models of its own on its clip: a long one is cut to its first 20 s."""
+    from core.engine.bench import loop_video
+
+    app = upload(open_page("pages/analyze.py"), loop_video(SURFING, 45, tmp_path))
+    app.switch_page("pages/learn_video.py").run()
+    assert not app.exception and app.main.selectbox[0].value == "last"
+    assert any("The first 20 s of looped.mp4" in caption.value for caption in app.caption)
+    duration = {m.label: m.value for m in app.metric}["Duration"]
+    assert float(duration.split()[0]) == pytest.approx(20.0, abs=0.2)
 
 
 def test_lrcn_page_draws_the_real_flow_feature_maps_and_the_forming_prediction():
