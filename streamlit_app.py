@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from core.engine.memory import release_free_memory
+
 st.set_page_config(page_title="Action Recognition Lab", page_icon="🎬", layout="wide")
 
 navigation = st.navigation(
@@ -27,3 +29,4 @@ navigation = st.navigation(
     expanded=True,  # 14 pages: collapsed, Streamlit would hide the "Use" section behind "View more"
 )
 navigation.run()
+release_free_memory()  # what the page's run freed goes back to the system (core/engine/memory.py)

@@ -5,13 +5,15 @@ their heads (kilobytes to a few megabytes, not the backbone's 14 MB each), and e
 process is fed by one backbone instance: loading all the Learn pages' models loads it once.
 Two views of a frame are offered: the 1280 pooled features (``EffnetFeatures``) and the last
 block's spatial map, 5x5x320 at 160x160 (``EffnetMaps``), for the approach that needs space
-(ConvLSTM). Both are computed in batches, on any number of frames, by one traced function.
+(ConvLSTM). Both are computed in batches, on any number of frames, by one LiteRT interpreter
+per view (``core.models.litert``) or, with ``ARL_BACKBONE_RUNTIME=keras``, one traced function.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 from collections.abc import Callable
 
@@ -51,6 +53,8 @@ def weights_fingerprint(model) -> str:
 
 
 RUNTIMES = ("litert", "keras")
+VIEWS = ("pooled", "maps")
+FINGERPRINTS = efficientnet_lite.WEIGHTS.parent / "efficientnet_lite0.fingerprints.json"
 
 
 def runtime() -> str:
@@ -63,29 +67,89 @@ def runtime() -> str:
 
 
 @functools.cache
-def _pooled():
-    model = efficientnet_lite.efficientnet_lite0()
-    return model, weights_fingerprint(model)
+def _keras_model(view: str):
+    """The Keras backbone for a view; the maps view shares the pooled one's layers and weights.
+    Built only when something needs Keras: that runtime, a first conversion for LiteRT, or
+    fingerprints not yet remembered (it costs 50-70 MB and a second or two)."""
+    import keras
+
+    backbone = efficientnet_lite.efficientnet_lite0()
+    if view == "pooled":
+        return backbone
+    return keras.Model(backbone.input, backbone.get_layer(MAP_LAYER).output, name="efficientnet_lite0_maps")
 
 
 @functools.cache
-def _maps():
+def fingerprints() -> dict[str, str]:
+    """The weights fingerprint of each view (``pooled``, ``maps``): names which features caches
+    and converted models hold, and tells a bundle that embeds this backbone. Looked up by the
+    weights file's hash in the repository's record (``FINGERPRINTS``, written with the shipped
+    LiteRT model) or the cache folder's, so that a process never builds the Keras backbone just
+    to name it; computed (and remembered in the cache folder) for weights neither knows."""
+    from core.models import litert
+
+    weights = hashlib.sha256(efficientnet_lite.WEIGHTS.read_bytes()).hexdigest()
+    for record in (FINGERPRINTS, litert.cache_dir() / FINGERPRINTS.name):
+        found = _read_record(record).get(weights)
+        if isinstance(found, dict) and set(found) == set(VIEWS):
+            return found
+    return remember_fingerprints(litert.cache_dir() / FINGERPRINTS.name)
+
+
+def _read_record(path) -> dict:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def remember_fingerprints(record) -> dict[str, str]:
+    """Compute the views' fingerprints from the Keras backbone and add them to ``record``."""
+    from core.models import litert
+
+    weights = hashlib.sha256(efficientnet_lite.WEIGHTS.read_bytes()).hexdigest()
+    known = _read_record(record)
+    known[weights] = {
+        "pooled": weights_fingerprint(_keras_model("pooled")),
+        "maps": weights_fingerprint(_keras_model("maps")) + f"-{MAP_LAYER}",
+    }
+    litert.write_atomically(record, json.dumps(known, indent=1).encode())
+    return known[weights]
+
+
+def litert_name(height: int, width: int) -> str:
+    """The converted backbone's file name: its weights and frame size, so a stale file is never used."""
+    return f"efficientnet_lite0-{fingerprints()['pooled']}-{height}x{width}.tflite"
+
+
+def litert_model():
+    """Both views as one Keras model (outputs: pooled, maps), converted to one LiteRT model, so
+    that one interpreter serves every head (the maps cost nothing more: they are on the way)."""
     import keras
 
-    backbone = efficientnet_lite.efficientnet_lite0((MAP_SIZE, MAP_SIZE, 3))
-    model = keras.Model(backbone.input, backbone.get_layer(MAP_LAYER).output, name="efficientnet_lite0_maps")
-    return model, weights_fingerprint(model) + f"-{MAP_LAYER}"
+    backbone = _keras_model("pooled")
+    outputs = [backbone.output, backbone.get_layer(MAP_LAYER).output]
+    return keras.Model(backbone.input, outputs, name="efficientnet_lite0_both")
+
+
+@functools.cache
+def _litert_runner(height: int, width: int):
+    from core.models import litert
+
+    path = litert.model_file(
+        litert_model, litert_name(height, width), height, width, shipped_in=efficientnet_lite.WEIGHTS.parent
+    )
+    return litert.FrameRunner(path)
 
 
 @functools.cache
 def _runner(view: str, how: str, height: int, width: int) -> Callable[[np.ndarray], np.ndarray]:
     """One runner per view, runtime and frame size in the process: every head shares it."""
-    model, fingerprint = (_pooled if view == "pooled" else _maps)()
     if how == "litert":
-        from core.models import litert
-
-        return litert.frame_runner(model, fingerprint, height, width)
-    return encoder_function(model)
+        both = _litert_runner(height, width)
+        return lambda frames: both(frames)[VIEWS.index(view)]
+    return encoder_function(_keras_model(view))
 
 
 def _run(view: str, frames: np.ndarray, how: str | None) -> np.ndarray:
@@ -130,7 +194,7 @@ class EffnetFeatures:
     @staticmethod
     def fingerprint() -> str:
         """The same as the full ``effnet_lstm`` model's frame encoder: their cached features are shared."""
-        return _pooled()[1]
+        return fingerprints()["pooled"]
 
     @staticmethod
     def flops_per_frame() -> int:
@@ -152,7 +216,7 @@ class EffnetMaps:
 
     @staticmethod
     def fingerprint() -> str:
-        return _maps()[1]
+        return fingerprints()["maps"]
 
     @staticmethod
     def flops_per_frame() -> int:

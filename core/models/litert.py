@@ -75,7 +75,8 @@ def interpreter(path: Path, delegates: bool = True):
 
 
 def convert(model, height: int, width: int) -> bytes:
-    """The Keras ``model`` at ``height`` x ``width`` (any batch) as a float32 LiteRT flatbuffer."""
+    """The Keras ``model`` at ``height`` x ``width`` (any batch) as a float32 LiteRT flatbuffer,
+    with one output per output of ``model``."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -88,37 +89,52 @@ def convert(model, height: int, width: int) -> bytes:
         return converter.convert()
 
 
-def model_file(model, fingerprint: str, height: int, width: int) -> Path:
-    """The converted model on disk, converting it the first time (written atomically, so two
-    processes converting at once never read half a file)."""
-    target = cache_dir() / f"{model.name}-{fingerprint}-{height}x{width}.tflite"
+def write_atomically(target: Path, data: bytes) -> None:
+    """Via a temporary file and a rename: two processes writing at once never leave half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def model_file(
+    build: Callable[[], object], name: str, height: int, width: int, shipped_in: Path | None = None
+) -> Path:
+    """The model ``build()`` returns, converted at ``height`` x ``width``: the file ``name`` in
+    ``shipped_in`` when the repository has it (converting takes about 400 MB and 2-3 s, too much
+    for a small host's first request), else a copy in the cache folder, converted the first
+    time. ``name`` must say which model, weights and frame size the file holds."""
+    if shipped_in is not None and (shipped_in / name).is_file():
+        return shipped_in / name
+    target = cache_dir() / name
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        try:
-            partial.write_bytes(convert(model, height, width))
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+        write_atomically(target, convert(build(), height, width))
     return target
 
 
 class FrameRunner:
-    """uint8 frames (N, H, W, 3) -> the model's output per frame, by one shared interpreter."""
+    """uint8 frames (N, H, W, 3) -> each of the model's outputs per frame, by one interpreter
+    shared by every caller (a list, in the order of the model's outputs)."""
 
     def __init__(self, path: Path):
         self._runner = interpreter(path)
         self._input = self._runner.get_input_details()[0]
-        self._output = self._runner.get_output_details()[0]["index"]
+        # the converter keeps the outputs' order in their names (Identity, Identity_1, ...)
+        details = sorted(self._runner.get_output_details(), key=lambda d: (len(d["name"]), d["name"]))
+        self._outputs = [d["index"] for d in details]
+        self._shapes = [tuple(d["shape"][1:]) for d in details]
         self._lock = threading.Lock()
         with self._lock:
             self._runner.resize_tensor_input(self._input["index"], [BATCH, *self._input["shape"][1:]])
             self._runner.allocate_tensors()
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def __call__(self, frames: np.ndarray) -> list[np.ndarray]:
         if not len(frames):
-            return np.zeros((0, *self._runner.get_output_details()[0]["shape"][1:]), np.float32)
-        outputs = []
+            return [np.zeros((0, *shape), np.float32) for shape in self._shapes]
+        outputs: list[list[np.ndarray]] = [[] for _ in self._outputs]
         for start in range(0, len(frames), BATCH):
             chunk = to_unit(frames[start : start + BATCH])
             count = len(chunk)
@@ -127,9 +143,6 @@ class FrameRunner:
             with self._lock:
                 self._runner.set_tensor(self._input["index"], chunk)
                 self._runner.invoke()
-                outputs.append(self._runner.get_tensor(self._output)[:count].copy())
-        return np.concatenate(outputs)
-
-
-def frame_runner(model, fingerprint: str, height: int, width: int) -> Callable[[np.ndarray], np.ndarray]:
-    return FrameRunner(model_file(model, fingerprint, height, width))
+                for output, index in zip(outputs, self._outputs, strict=True):
+                    output.append(self._runner.get_tensor(index)[:count].copy())
+        return [np.concatenate(output) for output in outputs]

@@ -74,7 +74,7 @@ def test_one_backbone_feeds_every_head_and_equals_the_full_models_encoder(real_f
     assert backbone.EffnetFeatures.fingerprint() == backbone.weights_fingerprint(encoder)
     maps = backbone.EffnetMaps()(real_frames)
     assert maps.shape == (26, 5 * 5 * 320) and maps.dtype == np.float16
-    assert backbone._pooled() is backbone._pooled() and backbone._maps() is backbone._maps()
+    assert backbone._runner("pooled", "litert", 160, 160) is backbone._runner("pooled", "litert", 160, 160)
 
 
 @pytest.mark.parametrize("name", HEADS)
