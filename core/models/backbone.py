@@ -5,8 +5,9 @@ their heads (kilobytes to a few megabytes, not the backbone's 14 MB each), and e
 process is fed by one backbone instance: loading all the Learn pages' models loads it once.
 Two views of a frame are offered: the 1280 pooled features (``EffnetFeatures``) and the last
 block's spatial map, 5x5x320 at 160x160 (``EffnetMaps``), for the approach that needs space
-(ConvLSTM). Both are computed in batches, on any number of frames, by one LiteRT interpreter
-per view (``core.models.litert``) or, with ``ARL_BACKBONE_RUNTIME=keras``, one traced function.
+(ConvLSTM). Both come out of one LiteRT interpreter (``core.models.litert``) running a model
+with the two outputs, shipped converted in ``models/backbones/``, in batches on any number of
+frames; with ``ARL_BACKBONE_RUNTIME=keras``, out of one traced Keras function per view.
 """
 
 from __future__ import annotations
@@ -73,9 +74,9 @@ def _keras_model(view: str):
     fingerprints not yet remembered (it costs 50-70 MB and a second or two)."""
     import keras
 
-    backbone = efficientnet_lite.efficientnet_lite0()
     if view == "pooled":
-        return backbone
+        return efficientnet_lite.efficientnet_lite0()
+    backbone = _keras_model("pooled")
     return keras.Model(backbone.input, backbone.get_layer(MAP_LAYER).output, name="efficientnet_lite0_maps")
 
 

@@ -6,11 +6,12 @@ same graph runs about 1.7x faster under LiteRT's XNNPACK kernels than under Tens
 both). Float16 weights were no faster on these CPUs (XNNPACK computes in float32 either way) and
 int8 dynamic-range weights slower and further off, so the float32 graph is the one kept.
 
-A model is converted once per weights fingerprint and frame size, then kept as a ``.tflite`` file
-under the cache folder: a bundle or backbone update can never run stale weights, and a restarted
-app loads the file in milliseconds instead of converting again (about 2 s). One interpreter is
-shared by every caller in the process; LiteRT interpreters are not thread-safe, so calls take a
-lock (two sessions analysing at once take turns at the backbone; the cores are busy anyway).
+A converted model's file is named by its weights fingerprint and frame size, so stale weights are
+never run. The one the app needs is shipped with the repository (converting takes about 400 MB
+and 2-3 s, too much for a small host's first request); any other is converted once into the
+cache folder. One interpreter is shared by every caller in the process; LiteRT interpreters are
+not thread-safe, so calls take a lock (two sessions analysing at once take turns at the
+backbone; the cores are busy anyway).
 """
 
 from __future__ import annotations

@@ -36,9 +36,12 @@ def use_app_navigation() -> None:
         st.rerun()
 
 
-@st.cache_resource(show_spinner="Loading the model…")
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
 def load_bundle(ref: str):
-    """One loaded copy per model per process, shared by every session."""
+    """One loaded copy per model per process, shared by every session. Bounded: every Learn
+    page's models and a few more fit, while taught bundles (each with its own copy of the
+    backbone's weights) cannot pile up on a long-running server; a session still using an
+    evicted bundle keeps its own reference."""
     return bundles.load(ref)
 
 
