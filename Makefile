@@ -16,8 +16,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Two heap arenas: the server's many threads otherwise grow its memory (core/engine/memory.py).
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run streamlit_app.py
+	MALLOC_ARENA_MAX=2 $(PY) -m streamlit run streamlit_app.py
 
 # The browser tests drive Debian's chromium; install it when the machine lacks it.
 chromium:

@@ -1,8 +1,9 @@
 """Measure the app's memory and page times in a real browser, as the README reports them.
 
-    .venv/bin/python tools/app_memory.py [--json]
+    .venv/bin/python tools/app_memory.py [--arenas 2] [--json]
 
-Starts the app as ``make run`` does (offline: the bundled default model) and drives Chromium
+Starts the app as Community Cloud does (``streamlit run``, offline: the bundled default model;
+``--arenas 2`` adds the ``MALLOC_ARENA_MAX=2`` that ``make run`` sets) and drives Chromium
 with Playwright, as the browser tests do: two sessions upload different 60 s clips at once; one
 of them then opens every page in the sidebar in turn and analyses a third 60 s clip. After each
 step it prints the server process's resident memory and its peak so far (``VmRSS``, ``VmHWM``,
@@ -39,11 +40,13 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
 
 
-def start_app() -> tuple[subprocess.Popen, str]:
+def start_app(arenas: int = 0) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "ARL_MODEL_REPO": "", "HF_HUB_OFFLINE": "1"}
+    if arenas:
+        env["MALLOC_ARENA_MAX"] = str(arenas)
     command = [
         sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
@@ -81,14 +84,14 @@ def analysed(page) -> None:
     page.locator(IDLE).wait_for(timeout=300_000)
 
 
-def measure() -> dict[str, tuple[float, float, float]]:
+def measure(arenas: int = 0) -> dict[str, tuple[float, float, float]]:
     samples = {path.name: path for path in sample_clips()}
     folder = Path(tempfile.mkdtemp(prefix="arl-memory-"))
     clips = []
     for index, name in enumerate(CLIPS):
         (folder / str(index)).mkdir()
         clips.append(loop_video(samples[name], 60, folder / str(index)))
-    server, url = start_app()
+    server, url = start_app(arenas)
     figures: dict[str, tuple[float, float, float]] = {}
 
     def note(step: str, started: float) -> None:
@@ -130,8 +133,10 @@ def measure() -> dict[str, tuple[float, float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    figures = measure()
-    if parser.parse_args().json:
+    parser.add_argument("--arenas", type=int, default=0, help="MALLOC_ARENA_MAX for the server (0: unset)")
+    args = parser.parse_args()
+    figures = measure(args.arenas)
+    if args.json:
         print(json.dumps(figures))
         return
     for step, (rss, peak, seconds) in figures.items():
