@@ -19,6 +19,7 @@ def test_freed_heap_pages_below_a_live_allocation_go_back_to_the_system():
     """Arrays small enough to live in the heap (32 kB, under glibc's mmap threshold), then one
     more that stays alive above them: freeing the arrays cannot shrink the heap from its top,
     so their pages stay with the process until the heap is trimmed."""
+    release_free_memory()  # pages earlier tests freed would otherwise be reused unseen
     before = _resident_mb()
     arrays = [np.ones(4_000) for _ in range(8_000)]  # 256 MB in 32 kB pieces
     pin = np.ones(4_000)
