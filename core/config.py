@@ -22,6 +22,12 @@ SAMPLE_DIRS = (PROJECT_ROOT / "assets" / "samples", PROJECT_ROOT.parent / "share
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
+def cache_root() -> Path:
+    """Where decoded frames, backbone features and converted models are kept between runs
+    (``ARL_CACHE_DIR``, read from the environment only)."""
+    return Path(os.environ.get("ARL_CACHE_DIR", Path.home() / ".cache" / "action-lab"))
+
+
 def sample_clips() -> list[Path]:
     """Video files in the first sample folder that exists (none on a bare deployment)."""
     for folder in SAMPLE_DIRS:

@@ -153,10 +153,6 @@ def _runner(view: str, how: str, height: int, width: int) -> Callable[[np.ndarra
     return encoder_function(_keras_model(view))
 
 
-def _run(view: str, frames: np.ndarray, how: str | None) -> np.ndarray:
-    return _runner(view, how or runtime(), *frames.shape[1:3])(frames)
-
-
 def shared_encoder(encoder) -> Callable[[np.ndarray], np.ndarray]:
     """uint8 frames -> ``encoder``'s features: by the shared backbone when ``encoder`` is that
     backbone (the default model's own frame encoder is), else by ``encoder`` itself. This is
@@ -180,45 +176,44 @@ def backbone_flops_per_frame(size: int, maps: bool) -> int:
     return count_flops(backbone)
 
 
-class EffnetFeatures:
-    """uint8 frames (N, H, W, 3) -> the 1280 pooled ImageNet features of each (N, 1280)."""
+class _BackboneView:
+    """One view of the shared backbone as a frame encoder; ``runtime`` None follows ``runtime()``."""
 
-    features = efficientnet_lite.FEATURES
-    label = "EfficientNet-Lite0 (frozen, ImageNet)"
-
-    def __init__(self, runtime: str | None = None):
-        self.runtime = runtime  # None: ``runtime()`` at each call
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return _run("pooled", frames, self.runtime)
-
-    @staticmethod
-    def fingerprint() -> str:
-        """The same as the full ``effnet_lstm`` model's frame encoder: their cached features are shared."""
-        return fingerprints()["pooled"]
-
-    @staticmethod
-    def flops_per_frame() -> int:
-        return backbone_flops_per_frame(MAP_SIZE, maps=False)
-
-
-class EffnetMaps:
-    """uint8 160x160 frames (N, 160, 160, 3) -> the last block's 5x5x320 map of each, flattened
-    (N, 8000), as float16: a map is 6x the pooled vector, and the cache holds every frame twice."""
-
-    features = MAP_GRID * MAP_GRID * MAP_CHANNELS
-    label = "EfficientNet-Lite0 to its last 5x5 map (frozen, ImageNet)"
+    view = "pooled"
 
     def __init__(self, runtime: str | None = None):
         self.runtime = runtime
 
+    def _run(self, frames: np.ndarray) -> np.ndarray:
+        return _runner(self.view, self.runtime or runtime(), *frames.shape[1:3])(frames)
+
+    @classmethod
+    def fingerprint(cls) -> str:
+        return fingerprints()[cls.view]
+
+    @classmethod
+    def flops_per_frame(cls) -> int:
+        return backbone_flops_per_frame(MAP_SIZE, maps=cls.view == "maps")
+
+
+class EffnetFeatures(_BackboneView):
+    """uint8 frames (N, H, W, 3) -> the 1280 pooled ImageNet features of each (N, 1280). Its
+    fingerprint is the full ``effnet_lstm`` model's frame encoder's: their cached features are shared."""
+
+    features = efficientnet_lite.FEATURES
+    label = "EfficientNet-Lite0 (frozen, ImageNet)"
+
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return _run("maps", frames, self.runtime).reshape(len(frames), -1).astype(np.float16)
+        return self._run(frames)
 
-    @staticmethod
-    def fingerprint() -> str:
-        return fingerprints()["maps"]
 
-    @staticmethod
-    def flops_per_frame() -> int:
-        return backbone_flops_per_frame(MAP_SIZE, maps=True)
+class EffnetMaps(_BackboneView):
+    """uint8 160x160 frames (N, 160, 160, 3) -> the last block's 5x5x320 map of each, flattened
+    (N, 8000), as float16: a map is 6x the pooled vector, and the cache holds every frame twice."""
+
+    view = "maps"
+    features = MAP_GRID * MAP_GRID * MAP_CHANNELS
+    label = "EfficientNet-Lite0 to its last 5x5 map (frozen, ImageNet)"
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        return self._run(frames).reshape(len(frames), -1).astype(np.float16)

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.config import cache_root
 from core.models.contract import to_unit
 
 BATCH = 8  # fastest on 2 cores (32: 10% slower); the last batch is padded to it
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("ARL_CACHE_DIR", Path.home() / ".cache" / "action-lab")
-    return Path(root) / "litert"
+    return cache_root() / "litert"
 
 
 def available_cpus() -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.config import VIDEO_SUFFIXES
+from core.config import VIDEO_SUFFIXES, cache_root
 from core.engine.windows import cut_windows, window_indices, window_starts
 from core.errors import DatasetError
 from core.media.video import read_frames
@@ -199,8 +199,7 @@ class FrameCache:
     """Sampled, resized frames of each clip, kept on disk as ``.npy`` between runs."""
 
     def __init__(self, root: str | Path | None, fps: float, size: tuple[int, int]):
-        default = Path(os.environ.get("ARL_CACHE_DIR", Path.home() / ".cache" / "action-lab"))
-        self.root = Path(root) if root else default / "frames"
+        self.root = Path(root) if root else cache_root() / "frames"
         self.fps = fps
         self.size = size
 
