@@ -29,10 +29,10 @@ class Cancelled(Exception):
 class Job(Generic[T]):
     """One piece of work in its own thread; ``fraction`` and ``stage`` say how far it is."""
 
-    def __init__(self, key: Hashable, owner: str):
+    def __init__(self, key: Hashable, owner: str, stage: str):
         self.key = key
         self.fraction = 0.0
-        self.stage = "starting"
+        self.stage = stage
         self._owners = {owner}
         self._seen = time.monotonic()
         self._done = threading.Event()
@@ -89,10 +89,13 @@ class JobBoard:
         self._held: dict[str, Hashable] = {}  # owner -> the key it waits for
         self._lock = threading.Lock()
 
-    def submit(self, key: Hashable, owner: str, work: Callable[[Progress], T]) -> Job[T]:
+    def submit(
+        self, key: Hashable, owner: str, work: Callable[[Progress], T], stage: str = "starting"
+    ) -> Job[T]:
         """The job for ``key``, started with ``work`` unless one is running or finished (a
-        cancelled one starts again). ``owner`` (a session) now waits for this key only: the job
-        it waited for before is released, and cancelled if nobody else waits for it."""
+        cancelled one starts again); ``stage`` is what it says until ``work`` first reports.
+        ``owner`` (a session) now waits for this key only: the job it waited for before is
+        released, and cancelled if nobody else waits for it."""
         with self._lock:
             previous = self._held.get(owner)
             if previous is not None and previous != key and previous in self._jobs:
@@ -104,7 +107,7 @@ class JobBoard:
                 job._seen = time.monotonic()
                 self._jobs.move_to_end(key)
                 return job
-            job = Job(key, owner)
+            job = Job(key, owner, stage)
             self._jobs[key] = job
             self._forget_old()
         job.start(work)

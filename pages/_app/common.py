@@ -65,7 +65,8 @@ def run_analysis(
             return analyze(path, model, hop_s=hop_s, progress=progress, max_duration_s=max_duration_s)
 
     owner = st.session_state.setdefault("session_key", uuid.uuid4().hex)
-    job = analysis_jobs().submit((digest, model_ref, hop_s, max_duration_s), owner, work)
+    # the bar says what the analysis does first, even for a clip analysed before the next poll
+    job = analysis_jobs().submit((digest, model_ref, hop_s, max_duration_s), owner, work, "reading video")
     if not job.wait(0.0):
         bar = st.progress(job.fraction, text=job.stage)
         while not job.wait(0.1):
