@@ -359,7 +359,9 @@ def test_two_sessions_analyse_at_once(app_url, session_factory, looped):
     first, second = session_factory(app_url), session_factory(app_url)
     first.upload(looped(HORSE_RACE))  # clips no other test uses: the model runs for both
     first.analysis_running()
-    second.upload(DUNK)
+    # looped too: the bare 6 s clip can be analysed within one of the page's 0.1 s polls, and then
+    # its progress bar (what this test watches) never shows
+    second.upload(looped(DUNK, seconds=40))
     assert "HorseRace" in first.overall()
     assert "BasketballDunk" in second.overall()
     runs = first.watched()["runs"], second.watched()["runs"]
