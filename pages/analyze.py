@@ -104,19 +104,20 @@ for warning in timeline.warnings:
     st.warning(warning)
 verdict = timeline.verdict()
 segments = timeline.segments(smoothing)
+# a video that is partly something else says so whatever the whole of it scores
+grey = "" if all(s.known for s in segments) else " Grey stretches look like nothing it was taught."
 if not verdict.known:
     st.warning(
         f"None of the {len(timeline.classes)} actions I know (closest: **{verdict.closest}**, "
-        f"{verdict.confidence:.0%})."
-        + ("" if all(s.known for s in segments) else " Grey stretches look like nothing it was taught.")
+        f"{verdict.confidence:.0%}).{grey}"
     )
 elif verdict.confidence < config.uncertain_below:
     st.warning(
         f"The model is unsure: its best guess is **{verdict.label}** at only {verdict.confidence:.0%}. "
-        f"The clip may show an action outside the {len(timeline.classes)} it knows."
+        f"The clip may show an action outside the {len(timeline.classes)} it knows.{grey}"
     )
 else:
-    st.success(f"Overall: **{verdict.label}** ({verdict.confidence:.0%})")
+    st.success(f"Overall: **{verdict.label}** ({verdict.confidence:.0%}).{grey}")
 if timeline.open_set is None:
     st.caption("This model has no open-set calibration: it always names one of its actions.")
 

@@ -29,12 +29,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from core.engine import knownness  # noqa: E402
 from core.models import bundle as bundles  # noqa: E402
 from core.models import contract  # noqa: E402
-from core.training.calibrate import ACCEPTED, KNN_K, auroc, knn_arrays, mahalanobis_arrays  # noqa: E402
+from core.training.calibrate import (  # noqa: E402
+    ACCEPTED,
+    KNN_K,
+    auroc,
+    knn_arrays,
+    mahalanobis_arrays,
+    mix_array,
+)
 from core.training.dataset import FrameCache, evaluation_windows, label_in_name, scan  # noqa: E402
 from core.training.evaluation import video_files  # noqa: E402
 from core.training.trainer import feature_cache  # noqa: E402
 
-SCORE_NAMES = ("msp", "energy", "mahalanobis", "knn")
+SCORE_NAMES = ("msp", "energy", "mahalanobis", "knn", "knn_energy")
 
 
 class Windows:
@@ -45,40 +52,34 @@ class Windows:
         spec = bundle.spec
         self.spec = spec
         self.features = feature_cache(encoder, FrameCache(cache_dir, spec.sampling_fps, spec.frame_size))
-        self.head = head
-        import keras
-
-        dense = head.layers[-1]  # the softmax layer: its input and weights give the logits
-        self.penultimate = keras.Model(head.input, dense.input)
-        self.kernel, self.bias = (np.asarray(w) for w in dense.weights)
+        self.head, self.kernel, self.bias = contract.with_logits(head)
 
     def of(self, path: Path) -> dict:
         frames = self.features.features(path)[0]  # as recorded
         windows = evaluation_windows(frames, self.spec.sequence_length, self.spec.hop_frames)
-        hidden = np.asarray(self.penultimate(windows, training=False))
-        logits = hidden @ self.kernel + self.bias
-        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return {"frames": frames, "logits": logits, "probabilities": exp / exp.sum(1, keepdims=True)}
+        probabilities, hidden = (np.asarray(a) for a in self.head(windows, training=False))
+        return {"frames": frames, "logits": hidden @ self.kernel + self.bias, "probabilities": probabilities}
+
+
+def window_scores(item: dict, name: str, reference: dict, spec) -> np.ndarray:
+    """Each window's score; a feature score's window is its frames' mean, as in analysis."""
+    if name == "msp":
+        return knownness.msp_score(item["probabilities"])
+    if name == "energy":
+        return knownness.energy_score(item["logits"])
+    if name == "mahalanobis":
+        frames = knownness.mahalanobis_score(item["frames"], reference["means"], reference["precision"])
+    else:
+        frames = knownness.knn_score(item["frames"], reference["bank"], KNN_K)
+    windows = evaluation_windows(frames, spec.sequence_length, spec.hop_frames).mean(axis=1)
+    if name == "knn_energy":
+        return knownness.mixed_score(windows, knownness.energy_score(item["logits"]), reference["mix"])
+    return windows
 
 
 def clip_scores(items: list[dict], name: str, reference: dict, spec) -> np.ndarray:
-    """Each clip's score: its windows' mean, a window's being its frames' mean for a feature score."""
-    scores = []
-    for item in items:
-        if name == "msp":
-            window = knownness.msp_score(item["probabilities"])
-        elif name == "energy":
-            window = knownness.energy_score(item["logits"])
-        else:
-            if name == "knn":
-                frames = knownness.knn_score(item["frames"], reference["bank"], KNN_K)
-            else:
-                frames = knownness.mahalanobis_score(
-                    item["frames"], reference["means"], reference["precision"]
-                )
-            window = evaluation_windows(frames, spec.sequence_length, spec.hop_frames).mean(axis=1)
-        scores.append(float(window.mean()))
-    return np.array(scores)
+    """Each clip's score: its windows' mean, as in ``analyze``."""
+    return np.array([float(window_scores(item, name, reference, spec).mean()) for item in items])
 
 
 def main() -> None:
@@ -108,6 +109,12 @@ def main() -> None:
     labels = np.concatenate([np.full(len(t["frames"]), classes.index(c.label)) for t, c in owners])
     features = np.concatenate([t["frames"] for t in trained])
     reference = {**knn_arrays(features), **mahalanobis_arrays(features, labels)}
+    # knn_energy's standardisation, from the validation windows as training fits it
+    parts = [
+        np.concatenate([window_scores(item, name, reference, bundle.spec) for item in known])
+        for name in ("knn", "energy")
+    ]
+    reference["mix"] = mix_array(*parts)
     rows = []
     for name in SCORE_NAMES:
         known_scores = clip_scores(known, name, reference, bundle.spec)

@@ -27,7 +27,7 @@ from core.media.prefetch import prefetched
 from core.media.video import FALLBACK_FPS, SampledFrame, VideoInfo, iter_frames, probe
 from core.models import backbone, contract, registry
 from core.models.bundle import ModelBundle
-from core.models.calibration import FEATURE_SCORES
+from core.models.calibration import FEATURE_SCORES, NEEDS_LOGITS
 from core.models.contract import to_unit
 
 Progress = Callable[[float, str], None]
@@ -61,6 +61,8 @@ class _Predictor:
             self._head = tf.function(lambda x: head(x, training=False), autograph=False)
         elif external is not None:
             self._head = self._whole
+        self._head_model = parts[1] if parts else model
+        self._with_logits = None  # traced on first use: only energy scores need it
 
     @staticmethod
     def _padded(fn, batch: np.ndarray, size: int) -> np.ndarray:
@@ -72,7 +74,13 @@ class _Predictor:
             n = len(chunk)
             if n < size:
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
-            outputs.append(np.asarray(fn(chunk))[:n])
+            result = fn(chunk)
+            if isinstance(result, (list, tuple)):  # a model with several outputs
+                outputs.append([np.asarray(r)[:n] for r in result])
+            else:
+                outputs.append(np.asarray(result)[:n])
+        if isinstance(outputs[0], list):
+            return tuple(np.concatenate(parts) for parts in zip(*outputs, strict=True))
         return np.concatenate(outputs)
 
     @property
@@ -85,6 +93,18 @@ class _Predictor:
 
     def classify_features(self, windows: np.ndarray) -> np.ndarray:
         return self._padded(self._head, windows, WINDOW_BATCH)
+
+    def classify_features_with_logits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (as ``classify_features``) and logits of feature windows, in one pass."""
+        import tensorflow as tf
+
+        if self._with_logits is None:
+            both, kernel, bias = contract.with_logits(self._head_model)
+            run = tf.function(lambda x: both(x, training=False), autograph=False)
+            self._with_logits = run, kernel, bias
+        run, kernel, bias = self._with_logits
+        probabilities, hidden = self._padded(run, windows, WINDOW_BATCH)
+        return probabilities, hidden @ kernel + bias
 
     def _encoded_windows(self, windows: np.ndarray) -> np.ndarray:
         """Per-frame features of uint8 windows. Overlapping windows (and a window and its
@@ -162,6 +182,11 @@ def _needs_features(bundle: ModelBundle) -> bool:
     return calibration is not None and calibration.score in FEATURE_SCORES
 
 
+def _needs_logits(bundle: ModelBundle) -> bool:
+    calibration = bundle.spec.open_set
+    return calibration is not None and calibration.score in NEEDS_LOGITS
+
+
 class _Windows:
     """What the computations below return: each window's class probabilities and, for a bundle
     whose known-ness score is a feature score, each window's known-ness (its frames' mean)."""
@@ -197,9 +222,15 @@ def _probabilities_split(
     starts = window_starts(count, length, hop)
     scores = knownness.frame_scores(bundle.spec.open_set, features) if _needs_features(bundle) else None
     for chunk in _batched(iter(starts), WINDOW_BATCH):
-        windows.probabilities.append(run.classify_features(cut_windows(features, chunk, length)))
+        cut = cut_windows(features, chunk, length)
+        if _needs_logits(bundle):
+            probabilities, logits = run.classify_features_with_logits(cut)
+        else:
+            probabilities, logits = run.classify_features(cut), None
+        windows.probabilities.append(probabilities)
         if scores is not None:
-            windows.knownness.append(cut_windows(scores, chunk, length).mean(axis=1))
+            frame_means = cut_windows(scores, chunk, length).mean(axis=1)
+            windows.knownness.append(knownness.window_scores(bundle.spec.open_set, frame_means, logits))
     return windows, starts, count
 
 
@@ -223,7 +254,11 @@ def _probabilities_whole(
             if _needs_features(bundle):
                 encoded = run.encode_frames(batch.reshape(-1, *batch.shape[2:]))
                 scores = knownness.frame_scores(bundle.spec.open_set, encoded)
-                windows.knownness.append(scores.reshape(len(batch), length).mean(axis=1))
+                frame_means = scores.reshape(len(batch), length).mean(axis=1)
+                logits = None
+                if _needs_logits(bundle):
+                    _, logits = run.classify_features_with_logits(encoded.reshape(len(batch), length, -1))
+                windows.knownness.append(knownness.window_scores(bundle.spec.open_set, frame_means, logits))
             pending.clear()
 
     for frame in frames:

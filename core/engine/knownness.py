@@ -2,10 +2,10 @@
 classes it looks most like. A softmax always names one of its classes, however far the input
 is from all of them; a score below the bundle's calibrated threshold turns that into "unknown".
 
-The scores (``core.models.calibration.SCORES``, plus energy for the comparison in training)
-take the frozen encoder's per-frame features (a window's score is the mean of its frames'
-scores: each sampled frame is scored once, like it is encoded once) or a window's class
-probabilities or logits.
+The scores (``core.models.calibration.SCORES``, plus energy alone for the comparison in
+tools/open_set_scores.py) take the frozen encoder's per-frame features (a window's score is the
+mean of its frames' scores: each sampled frame is scored once, like it is encoded once), a
+window's class probabilities or logits, or both (``knn_energy``).
 All return "higher = more known", so one threshold rule serves them all.
 """
 
@@ -60,9 +60,22 @@ def energy_score(logits: np.ndarray) -> np.ndarray:
     return (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))[:, 0]
 
 
+def mixed_score(knn_windows: np.ndarray, energies: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """``knn_energy``: each part standardised by ``mix`` (rows knn, energy; columns mean, spread)."""
+    return (knn_windows - mix[0, 0]) / mix[0, 1] + (energies - mix[1, 0]) / mix[1, 1]
+
+
 def frame_scores(calibration: Calibration, features: np.ndarray) -> np.ndarray:
-    """A feature score (knn, mahalanobis) for each frame's features."""
+    """The feature part of a feature score for each frame's features: knn (also for
+    knn_energy, whose windows then add their energy, ``window_scores``), mahalanobis."""
     arrays = calibration.arrays or {}
-    if calibration.score == "knn":
+    if calibration.score in ("knn", "knn_energy"):
         return knn_score(features, arrays["bank"], calibration.k)
     return mahalanobis_score(features, arrays["means"], arrays["precision"])
+
+
+def window_scores(calibration: Calibration, frame_means: np.ndarray, logits: np.ndarray | None) -> np.ndarray:
+    """Each window's score from its frames' mean feature score (and its logits, for knn_energy)."""
+    if calibration.score == "knn_energy":
+        return mixed_score(frame_means, energy_score(logits), (calibration.arrays or {})["mix"])
+    return frame_means

@@ -23,10 +23,16 @@ CALIBRATION_FILE = "calibration.npz"
 # feature to its k-th nearest neighbour among training frames (Sun et al., ICML 2022);
 # mahalanobis: minus the smallest class-conditional Mahalanobis distance (shared covariance) of
 # that feature; a window scores its frames' mean. msp: the window's largest class probability.
-# (Energy, logsumexp of the logits, is compared in tools/open_set_scores.py but needs logits
-# that analysis does not compute.)
-SCORES = ("knn", "mahalanobis", "msp")
-FEATURE_SCORES = ("knn", "mahalanobis")  # need calibration.npz
+# knn_energy: the window's knn score plus its energy (logsumexp of the head's logits), each first
+# standardised by its mean and spread on the validation groups' windows (``mix``), so that
+# neither scale dominates: how far the frames are from anything taught, and how strongly the head
+# answers (after ViM, Wang et al., CVPR 2022, which adds a feature-space score to the energy).
+SCORES = ("knn", "knn_energy", "mahalanobis", "msp")
+FEATURE_SCORES = ("knn", "knn_energy", "mahalanobis")  # need calibration.npz
+NEEDS_LOGITS = ("knn_energy",)  # need the head's logits, not only its probabilities
+# what each feature score reads from calibration.npz; "mix": rows (knn, energy), columns (mean, spread)
+ARRAYS = {"knn": ("bank",), "knn_energy": ("bank", "mix"), "mahalanobis": ("means", "precision")}
+FEATURE_ARRAYS = ("bank", "means", "precision")  # as wide as the frame encoder's features
 
 
 @dataclass(frozen=True)
@@ -77,26 +83,30 @@ class Calibration:
                 "config.json's open_set needs finite thresholds, k of 1 or more and accepted in (0, 1]."
             )
         if self.score in FEATURE_SCORES:
-            needed = {"knn": ("bank",), "mahalanobis": ("means", "precision")}[self.score]
+            needed = ARRAYS[self.score]
             if not self.arrays or any(name not in self.arrays for name in needed):
                 raise ModelError(f"The bundle's {CALIBRATION_FILE} is missing or lacks {', '.join(needed)}.")
-            arrays = [self.arrays[name] for name in needed]
-            if any(a.ndim != 2 or not np.isfinite(a).all() for a in arrays) or not self._fits(arrays):
+            arrays = {name: self.arrays[name] for name in needed}
+            shaped = all(a.ndim == 2 and np.isfinite(a).all() for a in arrays.values())
+            if not shaped or not self._fits(arrays):
                 raise ModelError(
                     f"The bundle's {CALIBRATION_FILE} holds arrays of the wrong shape or non-finite values."
                 )
-            widths = {a.shape[-1] for a in arrays}
+            widths = {a.shape[-1] for name, a in arrays.items() if name in FEATURE_ARRAYS}
             if widths != {self.feature_dim}:
                 raise ModelError(
                     f"The bundle's {CALIBRATION_FILE} holds {sorted(widths)}-wide features, but its config "
                     f"says {self.feature_dim}: it was made for another backbone."
                 )
 
-    def _fits(self, arrays: list[np.ndarray]) -> bool:
-        """knn: at least k reference rows; mahalanobis: a square precision matrix."""
-        if self.score == "knn":
-            return 1 <= self.k <= len(arrays[0])
-        return arrays[1].shape[0] == arrays[1].shape[1]
+    def _fits(self, arrays: dict[str, np.ndarray]) -> bool:
+        """knn: at least k reference rows; mahalanobis: a square precision matrix; mix: a mean
+        and a positive spread for each of its two parts."""
+        if "mix" in arrays and (arrays["mix"].shape != (2, 2) or (arrays["mix"][:, 1] <= 0).any()):
+            return False
+        if "bank" in arrays:
+            return 1 <= self.k <= len(arrays["bank"])
+        return arrays["precision"].shape[0] == arrays["precision"].shape[1]
 
 
 def read_arrays(path: Path) -> dict:

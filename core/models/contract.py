@@ -81,3 +81,19 @@ def split(model):
         if isinstance(layer, layers.TimeDistributed) and layer.layer.name == FRAME_ENCODER:
             return layer.layer, model.get_layer(SEQUENCE_HEAD)
     return None
+
+
+def with_logits(head):
+    """``(model, kernel, bias)``: ``head`` with the input of its final softmax layer as a second
+    output, and that layer's weights, so that logits = hidden @ kernel + bias. The energy score
+    needs logits, and a softmax output has lost their scale."""
+    import keras
+
+    from core.errors import ModelError
+
+    last = head.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    if not isinstance(last, keras.layers.Dense) or activation != "softmax":
+        raise ModelError(f"{head.name} does not end in a softmax layer: energy needs its logits.")
+    kernel, bias = (np.asarray(w, np.float32) for w in last.weights)
+    return keras.Model(head.input, [head.output, last.input]), kernel, bias

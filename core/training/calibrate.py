@@ -41,8 +41,18 @@ def mahalanobis_arrays(features: np.ndarray, labels: np.ndarray) -> dict:
     return {"means": means.astype(np.float32), "precision": np.linalg.inv(shrunk).astype(np.float32)}
 
 
+def mix_array(knn_windows: np.ndarray, energies: np.ndarray) -> np.ndarray:
+    """knn_energy's standardisation: the mean and spread of each part (rows knn, energy) over
+    the validation windows."""
+    parts = np.stack([knn_windows, energies]).astype(np.float64)
+    spread = np.maximum(parts.std(axis=1), 1e-6)  # a single validation window has none
+    return np.stack([parts.mean(axis=1), spread], axis=1).astype(np.float32)
+
+
 def reference_arrays(score: str, features: np.ndarray, labels: np.ndarray) -> dict | None:
-    if score == "knn":
+    """The training groups' part of the reference data (knn_energy's ``mix`` comes from the
+    validation windows once the head is trained: ``mix_array``)."""
+    if score in ("knn", "knn_energy"):
         return knn_arrays(features)
     if score == "mahalanobis":
         return mahalanobis_arrays(features, labels)

@@ -29,9 +29,10 @@ import numpy as np
 
 from core.errors import ActionLabError, DatasetError
 from core.models import bundle as bundles
+from core.models.calibration import NEEDS_LOGITS
 from core.models.card import training_card
 from core.models.contract import to_unit
-from core.training.calibrate import reference_arrays, thresholds, uncalibrated
+from core.training.calibrate import mix_array, reference_arrays, thresholds, uncalibrated
 from core.training.dataset import (
     DEFAULT_VAL_GROUPS,
     TASKS,
@@ -223,6 +224,20 @@ def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_g
     return uncalibrated(config.open_set, arrays, frames.shape[-1], tuple(val_groups))
 
 
+def _with_mix(calibration, head, val_views: list, val_x: np.ndarray, config: TrainingConfig):
+    """knn_energy's standardisation, from the validation windows as analysis cuts them: their
+    frames' mean knn score and the trained head's energy."""
+    from core.engine.knownness import energy_score, frame_scores
+    from core.models.contract import with_logits
+
+    length, hop = config.sequence_length, config.hop_frames
+    knn = [evaluation_windows(frame_scores(calibration, v), length, hop).mean(axis=1) for v in val_views]
+    both, kernel, bias = with_logits(head)
+    _, hidden = both.predict(val_x, batch_size=256, verbose=0)
+    mix = mix_array(np.concatenate(knn), energy_score(hidden @ kernel + bias))
+    return replace(calibration, arrays={**calibration.arrays, "mix": mix})
+
+
 def _clip_accuracy_callback(
     val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log, on_epoch: EpochHook | None
 ):
@@ -381,6 +396,8 @@ def train(
     calibrating = config.open_set and config.task == "action" and frozen_encoder and external_encoder is None
     if calibrating:
         provisional = _reference(config, train_items, train_labels, split.val_groups)
+        if config.open_set in NEEDS_LOGITS:
+            provisional = _with_mix(provisional, fitted, val_views, val_x, config)
         saved = replace(saved, spec=replace(saved.spec, open_set=provisional))
     video_scores, window_scores = [], []
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core.engine import knownness
-from core.training.calibrate import auroc, knn_arrays, mahalanobis_arrays, thresholds
+from core.training.calibrate import auroc, knn_arrays, mahalanobis_arrays, mix_array, thresholds
 
 
 def test_knn_score_is_minus_the_distance_to_the_kth_nearest_unit_vector():
@@ -35,6 +35,18 @@ def test_softmax_scores():
     np.testing.assert_allclose(knownness.msp_score(probabilities), [0.9, 0.5])
     logits = np.array([[1000.0, 0.0], [0.0, 0.0]])  # no overflow
     np.testing.assert_allclose(knownness.energy_score(logits), [1000.0, np.log(2)])
+
+
+def test_knn_energy_weighs_its_two_parts_by_their_spread_on_validation_windows():
+    rng = np.random.default_rng(3)
+    knn, energy = rng.normal(-0.9, 0.02, size=400), rng.normal(6.0, 1.5, size=400)  # scales 75x apart
+    mix = mix_array(knn, energy)
+    np.testing.assert_allclose(mix, [[knn.mean(), knn.std()], [energy.mean(), energy.std()]], rtol=1e-5)
+    mixed = knownness.mixed_score(knn, energy, mix)
+    assert abs(mixed.mean()) < 1e-4
+    # one standard deviation further from the training frames costs as much as one of energy
+    step = knownness.mixed_score(knn[:1] - knn.std(), energy[:1] + energy.std(), mix)
+    assert step[0] == pytest.approx(mixed[0], abs=1e-4)
 
 
 def test_bank_is_a_bounded_sample_and_thresholds_accept_the_share_asked():

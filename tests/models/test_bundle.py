@@ -10,7 +10,7 @@ from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, MODELS_DIR
 from core.engine.analysis import analyze
 from core.errors import ModelError
 from core.models import bundle
-from core.models.calibration import Calibration
+from core.models.calibration import Calibration, read_arrays, write_arrays
 from core.training.dataset import group_of, scan
 from core.training.evaluation import evaluate
 from tests.support import SAMPLES, SHARED, damaged_bundle
@@ -20,7 +20,7 @@ def test_default_bundle_is_the_pretrained_model_and_meets_its_targets(default_bu
     spec = default_bundle.spec
     assert spec.architecture == "effnet_lstm" and len(spec.classes) == 11
     assert default_bundle.metrics["validation"]["accuracy"] >= 0.93
-    assert spec.open_set is not None and spec.open_set.score == "knn"
+    assert spec.open_set is not None and spec.open_set.score == "knn_energy"
     assert (DEFAULT_BUNDLE / "calibration.npz").stat().st_size < 10 * 2**20
     assert "python -m core train" in default_bundle.card
     assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 25 * 2**20
@@ -97,12 +97,14 @@ def test_config_values_are_checked(tmp_path, key, value, message):
         bundle.load(folder)
 
 
-def calibrated_copy(folder: Path, width: int = 1280) -> Path:
+def calibrated_copy(folder: Path, width: int = 1280, score: str = "knn") -> Path:
     """The bundled EfficientNet + LSTM with an open-set calibration written by the bundle code."""
     copy = Path(shutil.copytree(DEFAULT_BUNDLE, folder))
     loaded = bundle.load(copy)
-    bank = np.random.default_rng(0).normal(size=(40, width)).astype(np.float32)
-    calibration = Calibration("knn", -0.61, -0.72, (8, 9, 10, 11), 0.95, 1, width, {"bank": bank})
+    arrays = {"bank": np.random.default_rng(0).normal(size=(40, width)).astype(np.float32)}
+    if score == "knn_energy":
+        arrays["mix"] = np.array([[-0.9, 0.02], [6.0, 1.5]], np.float32)
+    calibration = Calibration(score, -0.61, -0.72, (8, 9, 10, 11), 0.95, 1, width, arrays)
     bundle.write_config(copy, replace(loaded.spec, open_set=calibration))
     return copy
 
@@ -115,6 +117,12 @@ def test_open_set_calibration_round_trips_through_a_saved_bundle(tmp_path):
     bank = np.random.default_rng(0).normal(size=(40, 1280))
     np.testing.assert_allclose(calibration.arrays["bank"], bank, atol=2e-3 * np.abs(bank).max())  # float16
     assert json.loads((tmp_path / "calibrated" / "config.json").read_text())["open_set"]["score"] == "knn"
+
+
+def test_knn_energy_calibration_round_trips_with_its_mix(tmp_path):
+    calibration = bundle.load(calibrated_copy(tmp_path / "calibrated", score="knn_energy")).spec.open_set
+    assert calibration.score == "knn_energy"
+    np.testing.assert_allclose(calibration.arrays["mix"], [[-0.9, 0.02], [6.0, 1.5]], rtol=1e-6)  # float32
 
 
 def test_open_set_calibration_round_trips_through_the_hub(tmp_path, hub_stand_in):
@@ -135,10 +143,13 @@ def test_open_set_calibration_round_trips_through_the_hub(tmp_path, hub_stand_in
         ("unknown score", "score 'odin' is unknown"),
         ("not finite", "finite"),
         ("malformed", "malformed"),
+        ("knn_energy without its mix", "lacks bank, mix"),
+        ("a mix with no spread", "wrong shape or non-finite"),
     ],
 )
 def test_a_bad_calibration_is_a_clear_model_error(tmp_path, damage, message):
-    folder = calibrated_copy(tmp_path / "calibrated", width=640 if damage == "another backbone" else 1280)
+    width = 640 if damage == "another backbone" else 1280
+    folder = calibrated_copy(tmp_path / "calibrated", width, "knn_energy" if "mix" in damage else "knn")
     config = json.loads((folder / "config.json").read_text())
     if damage == "another backbone":
         config["open_set"]["feature_dim"] = 1280  # says the right width, holds the wrong one
@@ -149,6 +160,13 @@ def test_a_bad_calibration_is_a_clear_model_error(tmp_path, damage, message):
         "unknown score": lambda: config["open_set"].update(score="odin"),
         "not finite": lambda: config["open_set"].update(threshold=float("nan")),
         "malformed": lambda: config["open_set"].pop("groups"),
+        "knn_energy without its mix": lambda: write_arrays(
+            folder / "calibration.npz", {"bank": read_arrays(folder / "calibration.npz")["bank"]}
+        ),
+        "a mix with no spread": lambda: write_arrays(
+            folder / "calibration.npz",
+            {**read_arrays(folder / "calibration.npz"), "mix": np.array([[-0.9, 0.0], [6.0, 1.5]])},
+        ),
     }
     edits.get(damage, lambda: None)()
     (folder / "config.json").write_text(json.dumps(config))

@@ -65,7 +65,8 @@ def test_multiworker_needs_a_cluster(monkeypatch):
 
 
 def test_frozen_backbone_trains_only_its_head_on_cached_features(tmp_path):
-    result, out = run_train(tmp_path, "effnet-tiny", "--arch", "effnet_lstm", "--limit-clips", "1")
+    options = ("--arch", "effnet_lstm", "--limit-clips", "1", "--open-set", "knn_energy")  # as the default
+    result, out = run_train(tmp_path, "effnet-tiny", *options)
     assert "trained on cached frame features" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     training = metrics["training"]
@@ -75,15 +76,19 @@ def test_frozen_backbone_trains_only_its_head_on_cached_features(tmp_path):
     assert len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 12  # 6 train + 6 val clips
     trained = bundle.load(out)
     assert trained.spec.image_size == (160, 160) and trained.spec.architecture == "effnet_lstm"
-    # open-set calibration: reference windows from the training groups, thresholds from validation
+    # open-set calibration: reference frames from the training groups; the two parts' mean and
+    # spread, and the thresholds, from validation
     calibration = trained.spec.open_set
-    assert calibration.score == "knn" and calibration.groups == (8, 9, 10, 11)
+    assert calibration.score == "knn_energy" and calibration.groups == (8, 9, 10, 11)
     assert calibration.feature_dim == 1280 and calibration.arrays["bank"].shape[1] == 1280
     assert 100 < len(calibration.arrays["bank"]) <= 3000  # the 6 training clips' frames, as recorded
-    assert -2.0 <= calibration.threshold <= 0.0 and -2.0 <= calibration.window_threshold <= 0.0
+    (knn_mean, knn_spread), (energy_mean, energy_spread) = calibration.arrays["mix"]
+    assert -2.0 <= knn_mean <= 0.0 and knn_spread > 0 and energy_spread > 0
+    # standardised parts: the 5% quantile of validation clips sits a little below their mean of 0
+    assert -6.0 <= calibration.threshold <= 0.0 and -6.0 <= calibration.window_threshold <= 0.0
     assert (out / "calibration.npz").stat().st_size < 10 * 2**20
     open_set = metrics["validation"]["open_set"]
-    assert open_set["score"] == "knn" and open_set["known_accepted"] >= 0.8  # 95% of 6 clips: 5 or 6
+    assert open_set["score"] == "knn_energy" and open_set["known_accepted"] >= 0.8  # 95% of 6 clips: 5 or 6
     assert "**unknown**" in (out / "README.md").read_text()
 
 
