@@ -27,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.engine.knownness import energy_score, frame_scores
 from core.errors import ActionLabError, DatasetError
 from core.models import bundle as bundles
 from core.models.calibration import NEEDS_LOGITS
 from core.models.card import training_card
-from core.models.contract import to_unit
+from core.models.contract import to_unit, with_logits
 from core.training.calibrate import mix_array, reference_arrays, thresholds, uncalibrated
 from core.training.dataset import (
     DEFAULT_VAL_GROUPS,
@@ -227,9 +228,6 @@ def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_g
 def _with_mix(calibration, head, val_views: list, val_x: np.ndarray, config: TrainingConfig):
     """knn_energy's standardisation, from the validation windows as analysis cuts them: their
     frames' mean knn score and the trained head's energy."""
-    from core.engine.knownness import energy_score, frame_scores
-    from core.models.contract import with_logits
-
     length, hop = config.sequence_length, config.hop_frames
     knn = [evaluation_windows(frame_scores(calibration, v), length, hop).mean(axis=1) for v in val_views]
     both, kernel, bias = with_logits(head)

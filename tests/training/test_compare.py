@@ -90,6 +90,17 @@ def test_compare_without_bundles_is_a_user_error(tmp_path, capsys):
     assert "No bundles" in capsys.readouterr().err
 
 
+def test_every_timed_call_sees_frames_no_earlier_call_saw():
+    """Latency is timed on new frames each call (a remembering frame encoder, BlazePose, would
+    otherwise be timed on lookups), changed in one pixel of each frame only."""
+    windows = np.random.default_rng(0).integers(0, 256, size=(2, 3, 8, 8, 3), dtype=np.uint8)
+    calls = [compare.numbered(windows, call) for call in range(300)]
+    frames = {frame.tobytes() for batch in calls for frame in batch.reshape(-1, 8, 8, 3)}
+    assert len(frames) == 300 * 6  # every frame of every call is new
+    changed = (calls[7] != windows).any(axis=-1)  # pixels that differ from the originals
+    assert changed.sum(axis=(-2, -1)).max() == 1 and not changed[..., 1:, :].any()
+
+
 def test_flops_are_counted_from_layer_shapes():
     frame = keras.Input((8, 8, 3))
     tiny = keras.Model(frame, keras.layers.Dense(5)(keras.layers.Conv2D(4, 3, padding="same")(frame)))
