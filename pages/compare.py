@@ -11,8 +11,9 @@ st.markdown(
     "Two questions: **which action** and **which way time runs** (the same clips played forwards "
     "or reversed; order-blind approaches are at chance on it by construction). **On pretrained "
     "eyes** (a frozen ImageNet EfficientNet-Lite0 encodes every frame, BlazePose for the pose "
-    "approach; the approach only decides how to fuse time) every approach had the same eleven UCF101 classes, split, seed and stopping "
-    "rule: trained until the validation groups stopped improving. **From scratch** (small "
+    "approach; the approach only decides how to fuse time) every approach had the same eleven "
+    "UCF101 classes, split, seed and stopping rule: trained until the validation groups stopped "
+    "improving. **From scratch** (small "
     "networks that learn from pixels, six classes) they are 3-epoch demonstrations, kept to look "
     "inside: *stopped by: budget* says so."
 )
