@@ -78,8 +78,9 @@ Footage unlike the training clips (320x240 YouTube videos) will be less reliable
 
 _SCORE_WORDS = {
     "knn": "the mean over the window's frames of each frame feature's distance to its nearest training frame",
-    "knn_energy": "the knn distance (as for knn) and the head's energy (logsumexp of its logits), each "
-    "standardised on the validation windows, added",
+    "knn_energy": "the mean over the window's frames of each frame feature's distance to its nearest "
+    "training frame, and the head's energy (logsumexp of its logits), each standardised on the "
+    "validation windows, added",
     "mahalanobis": "the mean over the window's frames of each frame's smallest class Mahalanobis distance",
     "msp": "the largest class probability",
 }
