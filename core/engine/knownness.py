@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.models.calibration import Calibration
+from core.models.calibration import KNN_SCORES, Calibration
 
 CHUNK = 512  # frames scored at a time: bounded memory however long the video
 
@@ -69,7 +69,7 @@ def frame_scores(calibration: Calibration, features: np.ndarray) -> np.ndarray:
     """The feature part of a feature score for each frame's features: knn (also for
     knn_energy, whose windows then add their energy, ``window_scores``), mahalanobis."""
     arrays = calibration.arrays or {}
-    if calibration.score in ("knn", "knn_energy"):
+    if calibration.score in KNN_SCORES:
         return knn_score(features, arrays["bank"], calibration.k)
     return mahalanobis_score(features, arrays["means"], arrays["precision"])
 

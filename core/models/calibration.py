@@ -30,6 +30,7 @@ CALIBRATION_FILE = "calibration.npz"
 SCORES = ("knn", "knn_energy", "mahalanobis", "msp")
 FEATURE_SCORES = ("knn", "knn_energy", "mahalanobis")  # need calibration.npz
 NEEDS_LOGITS = ("knn_energy",)  # need the head's logits, not only its probabilities
+KNN_SCORES = ("knn", "knn_energy")  # score frames by their nearest training frame (the bank)
 # what each feature score reads from calibration.npz; "mix": rows (knn, energy), columns (mean, spread)
 ARRAYS = {"knn": ("bank",), "knn_energy": ("bank", "mix"), "mahalanobis": ("means", "precision")}
 FEATURE_ARRAYS = ("bank", "means", "precision")  # as wide as the frame encoder's features

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.engine.knownness import normalised
-from core.models.calibration import Calibration
+from core.models.calibration import KNN_SCORES, Calibration
 
 ACCEPTED = 0.95  # share of validation clips a calibrated bundle accepts as known
 BANK_SIZE = 3000  # knn reference frames kept (float16: 7.7 MB at 1280 features); with k = 1 this
@@ -52,7 +52,7 @@ def mix_array(knn_windows: np.ndarray, energies: np.ndarray) -> np.ndarray:
 def reference_arrays(score: str, features: np.ndarray, labels: np.ndarray) -> dict | None:
     """The training groups' part of the reference data (knn_energy's ``mix`` comes from the
     validation windows once the head is trained: ``mix_array``)."""
-    if score in ("knn", "knn_energy"):
+    if score in KNN_SCORES:
         return knn_arrays(features)
     if score == "mahalanobis":
         return mahalanobis_arrays(features, labels)
