@@ -1,7 +1,12 @@
 import streamlit as st
 
 from core.errors import ActionLabError
-from core.views.learn_charts import results_scatter, stacked_timelines
+from core.views.learn_charts import (
+    direction_by_action_figure,
+    direction_lesson,
+    results_scatter,
+    stacked_timelines,
+)
 from pages._app.common import demo_clip, use_app_navigation
 from pages._app.learn import FOOTINGS, TASKS, approach_ref, clip_timeline, results
 
@@ -49,6 +54,13 @@ else:
     task = st.radio("Accuracy on", list(TASKS), format_func=TASKS.get, horizontal=True)
     st.plotly_chart(results_scatter(rows, task), width="stretch")
     st.caption(f"Measured by `{table['command']}` on validation groups {table['validation_groups']}.")
+
+    pretrained = [row for row in rows if row.get("footing") == "pretrained"]
+    lesson = direction_lesson(pretrained)
+    if lesson:
+        st.subheader("Which way time runs, action by action")
+        st.markdown(lesson)
+        st.plotly_chart(direction_by_action_figure(pretrained), width="stretch")
 
 st.subheader("Compare on your clip (on pretrained eyes)")
 clip = demo_clip()

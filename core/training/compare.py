@@ -22,6 +22,9 @@ clip accuracy on both tasks, size, cost and speed, measured from the bundles und
 - **Training time** is read from each bundle's ``metrics.json``.
 - **Within the look-alikes** (action task): the share of the cricket pair's and the string
   instruments' clips named right, where a single frame is not enough.
+- **Direction by action** (direction task): the share of each action's clips, played both ways,
+  whose direction was judged right. An action that looks the same reversed (bowing a string) stays
+  near chance whatever the model; one with gravity or a run-up in it does not.
 
 Rows come pretrained footing first, each footing in the Learn pages' order of approaches.
 """
@@ -31,9 +34,11 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,11 +49,15 @@ from core.models.flops import count_flops
 from core.training.dataset import (
     DEFAULT_VAL_GROUPS,
     TASKS,
+    Clip,
     FeatureCache,
     FrameCache,
     evaluation_windows,
     scan,
 )
+
+if TYPE_CHECKING:
+    from core.training.evaluation import EvaluationReport
 
 APPROACHES_DIR = PROJECT_ROOT / "models" / "approaches"
 RESULTS_FILE = "results.json"
@@ -71,6 +80,8 @@ class ApproachRow:
     accuracy: dict[str, float | None]  # by task; None where that task's bundle is missing
     # action task: the share of the look-alike classes' clips named right (``evaluation.within``)
     within: dict[str, float | None]
+    # direction task: each action's share of clips (played both ways) judged right (``by_action``)
+    direction_by_action: dict[str, float]
     train_s: dict[str, float | None]
     # "early stopping" (validation had stopped improving) or "budget" (the epochs ran out first)
     stopped_by: dict[str, str | None]
@@ -145,19 +156,34 @@ def timing_windows(model_bundle: bundles.ModelBundle, clips: list[Path], batch_s
     return np.stack([evaluation_windows(frames(c), spec.sequence_length, spec.hop_frames)[0] for c in picked])
 
 
-def _report(
-    model_bundle: bundles.ModelBundle, data_dir: Path, val_groups: tuple[int, ...], actions: tuple[str, ...]
-):
-    """The bundle scored on the clips of ``val_groups`` it can be asked about: those of the
-    ``actions`` its approach was trained on (the action bundle's classes; as ``evaluate`` does),
-    on either task. A model fed by a frozen encoder outside Keras is scored on the features
-    cached for its training."""
+def _asked(data_dir: Path, val_groups: tuple[int, ...], actions: tuple[str, ...]) -> list[Clip]:
+    """The clips of ``val_groups`` a bundle can be asked about: those of the ``actions`` its
+    approach was trained on (the action bundle's classes; as ``evaluate`` does)."""
+    _, clips = scan(data_dir, val_groups)
+    return [clip for clip in clips if clip.label in actions] if actions else clips
+
+
+def by_action(report: EvaluationReport, clips: list[Clip]) -> dict[str, float]:
+    """Each action's share of its clips' verdicts that were right, from a report on ``clips``
+    (on the direction task, every clip played forwards and backwards)."""
+    from core.training.evaluation import PLAYED_BACKWARDS
+
+    action_of = {clip.path.name: clip.label for clip in clips}
+    right: Counter[str] = Counter()
+    judged: Counter[str] = Counter()
+    for judgement in report.judgements:
+        action = action_of[judgement.clip.removesuffix(PLAYED_BACKWARDS)]
+        judged[action] += 1
+        right[action] += judgement.predicted == judgement.true
+    return {action: round(right[action] / judged[action], 4) for action in sorted(judged)}
+
+
+def _report(model_bundle: bundles.ModelBundle, clips: list[Clip]) -> EvaluationReport:
+    """The bundle scored on ``clips``, on either task. A model fed by a frozen encoder outside
+    Keras is scored on the features cached for its training."""
     from core.models.registry import frame_encoder
     from core.training.evaluation import evaluate_features, evaluate_frames
 
-    _, clips = scan(data_dir, val_groups)
-    if actions:
-        clips = [clip for clip in clips if clip.label in actions]
     encoder = frame_encoder(model_bundle.spec.architecture)
     if encoder is None:
         return evaluate_frames(model_bundle, clips, _frames(model_bundle))
@@ -203,12 +229,16 @@ def _row(
     actions = loaded["action"].spec.classes if "action" in loaded else ()
     accuracy: dict[str, float | None] = dict.fromkeys(TASKS)
     among: dict[str, float | None] = dict.fromkeys(LOOKALIKES)
+    direction_by_action: dict[str, float] = {}
+    clips = _asked(data_dir, val_groups, actions)
     for task, model_bundle in loaded.items():
         if model_bundle.spec.task != task:
             raise ModelError(f"{found[task]} was trained for task '{model_bundle.spec.task}', not '{task}'.")
         log(f"{architecture}: scoring the {task} bundle on groups {list(val_groups)}")
-        report = _report(model_bundle, data_dir, val_groups, actions)
+        report = _report(model_bundle, clips)
         accuracy[task] = round(report.accuracy, 4)
+        if task == "direction":
+            direction_by_action = by_action(report, clips)
         if task == "action":
             for name, members in LOOKALIKES.items():
                 pair = within(report.to_dict(), members)
@@ -229,6 +259,7 @@ def _row(
         batch_size=batch,
         accuracy=accuracy,
         within=among,
+        direction_by_action=direction_by_action,
         train_s={task: _training_seconds(loaded.get(task)) for task in TASKS},
         stopped_by={task: _stopped_by(loaded.get(task)) for task in TASKS},
         classes=len(reference.spec.classes),

@@ -29,6 +29,8 @@ from core.training.dataset import (
     scan,
 )
 
+PLAYED_BACKWARDS = " (played backwards)"  # how a reversed view of a clip is named in a report
+
 
 @dataclass(frozen=True)
 class ClassScore:
@@ -296,7 +298,7 @@ def _evaluate_views(
             views, labels = directed_views([frames]) if direction else ([frames], [classes.index(clip.label)])
             for view, label in zip(views, labels, strict=True):
                 mean = probabilities(view).mean(axis=0)
-                name = clip.path.name + (" (played backwards)" if direction and label else "")
+                name = clip.path.name + (PLAYED_BACKWARDS if direction and label else "")
                 yield Judgement(name, classes[label], classes[int(mean.argmax())], float(mean.max()))
             if progress:
                 progress(done, len(clips))

@@ -268,6 +268,63 @@ def results_scatter(rows: list[dict], task: str) -> go.Figure:
     return figure
 
 
+def actions_by_direction(rows: list[dict]) -> list[tuple[str, float]]:
+    """Every action with the best share of its clips whose direction one of the rows' models
+    judged right (``direction_by_action`` of the results table), easiest first: the best, not the
+    mean, because the order-blind approaches sit at chance on every action by construction; what
+    the best model finds is what the footage carries of an arrow of time."""
+    shares: dict[str, list[float]] = {}
+    for row in rows:
+        for action, share in (row.get("direction_by_action") or {}).items():
+            shares.setdefault(action, []).append(share)
+    best = [(action, max(values)) for action, values in shares.items()]
+    return sorted(best, key=lambda item: (-item[1], item[0]))
+
+
+def direction_lesson(rows: list[dict], easy: float = 0.75, near_chance: float = 0.6) -> str:
+    """What the per-action direction scores teach, in words, from the measured shares ('' when
+    the rows have none): which actions give their direction away, which stay near chance."""
+    ranked = actions_by_direction(rows)
+    if not ranked:
+        return ""
+    given_away = [f"{action} ({share:.0%})" for action, share in ranked if share >= easy]
+    symmetric = [f"{action} ({share:.0%})" for action, share in ranked if share < near_chance]
+    text = (
+        "The share of each action's validation clips, played forwards and backwards, whose direction "
+        "each approach judged right (blue: better than chance), easiest first."
+    )
+    if given_away:
+        text += f" For the best approach on each, **{', '.join(given_away)}** give their direction away."
+    if symmetric:
+        text += (
+            f" **{', '.join(symmetric)}** stay near chance even so: their motion is as plausible "
+            "played backwards (a bow moving up looks like a bow moving down). No approach can be right "
+            "where the footage carries no arrow of time, and that caps the score on a mix of actions."
+        )
+    return text
+
+
+def direction_by_action_figure(rows: list[dict]) -> go.Figure:
+    """Approach by action: the share of the action's clips (played both ways) whose direction
+    was judged right, on a scale centred on chance; actions ordered easiest first."""
+    rows = [row for row in rows if row.get("direction_by_action")]
+    actions = [action for action, _ in actions_by_direction(rows)]
+    shares = [[row["direction_by_action"].get(action) for action in actions] for row in rows]
+    figure = go.Figure(
+        go.Heatmap(
+            z=shares, x=actions, y=[row.get("approach") or row["architecture"] for row in rows],
+            zmin=0, zmax=1, zmid=0.5, colorscale="RdBu", text=shares, texttemplate="%{text:.0%}",
+            hovertemplate="%{y} on %{x}: %{z:.0%} judged right<extra></extra>", showscale=False,
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        yaxis={"autorange": "reversed"},
+        height=60 + 34 * len(rows),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )
+    return figure
+
+
 def stacked_timelines(timelines: list[tuple[str, object]]) -> go.Figure:
     """One timeline per approach, one above the other, sharing the time axis: the probability of
     each class over time (colours as on the Analyze page)."""

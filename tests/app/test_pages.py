@@ -205,9 +205,17 @@ def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
     table = json.loads((MODELS_DIR / "approaches" / "results.json").read_text())
     architectures = [row["architecture"] for row in table["rows"]]
     pretrained = [row["approach"] for row in table["rows"] if row["footing"] == "pretrained"]
-    scatter, stacked = (json.loads(chart.proto.spec) for chart in app.get("plotly_chart"))
+    scatter, by_action, stacked = (json.loads(chart.proto.spec) for chart in app.get("plotly_chart"))
     points = sorted(point for trace in scatter["data"] for point in trace.get("text", []))
     assert points == sorted(architectures)
+    # which way time runs, approach by action, easiest action first, and the lesson read from it
+    (heatmap,) = by_action["data"]
+    assert heatmap["y"] == pretrained
+    assert sorted(heatmap["x"]) == sorted(table["rows"][0]["direction_by_action"])
+    best = [max(row[i] for row in heatmap["z"]) for i in range(len(heatmap["x"]))]
+    assert best == sorted(best, reverse=True)
+    lesson = next(md.value for md in app.markdown if "arrow of time" in md.value)
+    assert f"**{heatmap['x'][0]} (" in lesson and heatmap["x"][-1] in lesson
     titles = [a["text"] for a in stacked["layout"]["annotations"]]
     assert titles == pretrained  # one timeline per approach on pretrained eyes, in the table's order
     classes = sum(row["classes"] for row in table["rows"] if row["footing"] == "pretrained")

@@ -2,6 +2,7 @@
 approach bundles and their results table."""
 
 import json
+from collections import Counter
 
 import keras
 import numpy as np
@@ -12,14 +13,16 @@ from core.engine.analysis import predictor
 from core.models import bundle, contract, registry
 from core.training import compare
 from core.training.compare import APPROACHES_DIR, RESULTS_FILE, clip_flops, count_flops
-from tests.support import UCF6, tiny_dataset, train_tiny
+from core.training.dataset import DEFAULT_VAL_GROUPS, scan
+from tests.support import SHARED, UCF6, tiny_dataset, train_tiny
 
 pytestmark = pytest.mark.xdist_group("compare")  # the tiny bundles are trained once
 
 SHAPE = contract.InputShape(20, 64, 64)
 ROW_KEYS = {
     "architecture", "approach", "footing", "description", "params", "flops_per_clip", "latency_ms_batch1",
-    "latency_ms_batched", "batch_size", "accuracy", "within", "train_s", "stopped_by", "classes", "bundles",
+    "latency_ms_batched", "batch_size", "accuracy", "within", "direction_by_action", "train_s", "stopped_by",
+    "classes", "bundles",
 }  # fmt: skip
 TINY = ("single_frame", "early_fusion", "effnet_single_frame")  # the last on the shared frozen backbone
 
@@ -83,6 +86,19 @@ def test_compare_command_writes_the_results_table(tiny_approaches, tmp_path, cap
             assert row["stopped_by"][task] == "budget"  # one epoch of one
             # measured again the way training scored the bundle: the same number
             assert row["accuracy"][task] == trained.metrics["validation"]["accuracy"]
+        assert set(row["direction_by_action"]) == {"Archery", "Surfing"}
+        assert_shares_make_the_accuracy(row, data)
+
+
+def assert_shares_make_the_accuracy(row: dict, data) -> None:
+    """Each action's direction share, weighted by its validation clips, gives the row's direction
+    accuracy: every clip was counted once forwards and once backwards, under its own action."""
+    _, clips = scan(data, tuple(DEFAULT_VAL_GROUPS))
+    counts = Counter(clip.label for clip in clips if clip.label in row["direction_by_action"])
+    shares = row["direction_by_action"]
+    assert all(0.0 <= share <= 1.0 for share in shares.values())
+    weighted = sum(shares[action] * n for action, n in counts.items()) / sum(counts.values())
+    assert weighted == pytest.approx(row["accuracy"]["direction"], abs=1e-3)
 
 
 def test_compare_without_bundles_is_a_user_error(tmp_path, capsys):
@@ -148,3 +164,5 @@ def test_committed_results_table_matches_its_bundles():
             trained = bundle.load(compare.PROJECT_ROOT / path)
             assert row["train_s"][task] == trained.metrics["training"]["seconds"]
             assert row["accuracy"][task] == trained.metrics["validation"]["accuracy"]
+        if row["bundles"]["direction"]:
+            assert_shares_make_the_accuracy(row, SHARED / table["data"])
