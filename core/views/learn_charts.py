@@ -310,10 +310,12 @@ def direction_by_action_figure(rows: list[dict]) -> go.Figure:
     rows = [row for row in rows if row.get("direction_by_action")]
     actions = [action for action, _ in actions_by_direction(rows)]
     shares = [[row["direction_by_action"].get(action) for action in actions] for row in rows]
+    # rounded by Python, as the lesson and the README round them (d3 rounds some halves the other way)
+    text = [["" if share is None else f"{share:.0%}" for share in row] for row in shares]
     figure = go.Figure(
         go.Heatmap(
             z=shares, x=actions, y=[row.get("approach") or row["architecture"] for row in rows],
-            zmin=0, zmax=1, zmid=0.5, colorscale="RdBu", text=shares, texttemplate="%{text:.0%}",
+            zmin=0, zmax=1, zmid=0.5, colorscale="RdBu", text=text, texttemplate="%{text}",
             hovertemplate="%{y} on %{x}: %{z:.0%} judged right<extra></extra>", showscale=False,
         )
     )  # fmt: skip

@@ -27,3 +27,4 @@ def test_the_figure_has_a_row_per_approach_with_a_direction_bundle():
     assert list(heatmap.y) == ["lrcn", "convlstm"]
     assert list(heatmap.x) == ["Dunk", "Archery", "Cello"]
     assert [list(row) for row in heatmap.z] == [[0.95, 0.7, 0.5], [0.85, 0.6, 0.56]]
+    assert [list(row) for row in heatmap.text] == [["95%", "70%", "50%"], ["85%", "60%", "56%"]]
