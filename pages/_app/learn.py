@@ -132,6 +132,22 @@ def _measured(approach: str) -> None:
     st.caption(f"Clip accuracy on the validation groups; from `{results()['command']}`.")
 
 
+def _direction_on(approach: str, footing: str, action: str | None) -> str:
+    """What the comparison measured of this approach's direction model on the clip's action
+    ('' when unknown): a single clip's verdict is a coin toss on an action with no arrow of time."""
+    row = result_row(footings_of(approach).get(footing, ""))
+    shares = (row or {}).get("direction_by_action") or {}
+    if action not in shares:
+        return ""
+    rows = (results() or {}).get("rows", [])
+    best = max(r["direction_by_action"].get(action, 0.0) for r in rows if r.get("direction_by_action"))
+    return (
+        f"On the validation clips of {action}, each played both ways, this approach judged the direction "
+        f"right {shares[action]:.0%} of the time (chance: 50%; the best approach: {best:.0%}; every "
+        "action on the Compare page)."
+    )
+
+
 def approach_page(
     approach: str,
     title: str,
@@ -183,6 +199,9 @@ def approach_page(
                 )
                 st.subheader(TASKS["direction"])
                 st.plotly_chart(direction_figure(check), width="stretch")
+                measured = _direction_on(approach, footing, truth)
+                if measured:
+                    st.caption(measured)
             inside_ref = approach_ref(approach, "action", live_footing)
             if live is not None and inside_ref is not None:
                 if live_footing == "scratch":

@@ -22,6 +22,14 @@ def test_every_page_runs(page):
     if page in APPROACH_PAGES:  # the live demo, on pretrained eyes, on its first sample (Archery)
         said = " ".join(m.value for m in app.main.markdown)
         assert "Over the whole clip: **Archery**" in said and not app.main.info
+        # under its direction check, what the comparison measured of that model on Archery clips
+        approach = page.removeprefix("pages/learn_").removesuffix(".py").replace("pose", "pose_lstm")
+        table = json.loads((MODELS_DIR / "approaches" / "results.json").read_text())
+        (row,) = [r for r in table["rows"] if r["approach"] == approach and r["footing"] == "pretrained"]
+        share = row["direction_by_action"]["Archery"]
+        captions = " ".join(c.value for c in app.main.caption)
+        measured = f"of Archery, each played both ways, this approach judged the direction right {share:.0%}"
+        assert measured in captions
 
 
 def test_analyze_page_waits_for_an_upload():
