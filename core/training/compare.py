@@ -23,8 +23,8 @@ clip accuracy on both tasks, size, cost and speed, measured from the bundles und
 - **Within the look-alikes** (action task): the share of the cricket pair's and the string
   instruments' clips named right, where a single frame is not enough.
 - **Direction by action** (direction task): the share of each action's clips, played both ways,
-  whose direction was judged right. An action that looks the same reversed (bowing a string) stays
-  near chance whatever the model; one with gravity or a run-up in it does not.
+  whose direction was judged right. An action that looks much the same reversed (bowing a string)
+  stays near chance for every approach; one with a run-up or a jump in it does not.
 
 Rows come pretrained footing first, each footing in the Learn pages' order of approaches.
 """

@@ -283,7 +283,8 @@ def actions_by_direction(rows: list[dict]) -> list[tuple[str, float]]:
 
 def direction_lesson(rows: list[dict], easy: float = 0.75, near_chance: float = 0.6) -> str:
     """What the per-action direction scores teach, in words, from the measured shares ('' when
-    the rows have none): which actions give their direction away, which stay near chance."""
+    the rows have none): which actions give their direction away, which stay near chance. A best
+    share under ``near_chance`` is within a few clips of a coin toss on 16-28 clips per action."""
     ranked = actions_by_direction(rows)
     if not ranked:
         return ""
@@ -297,11 +298,28 @@ def direction_lesson(rows: list[dict], easy: float = 0.75, near_chance: float = 
         text += f" For the best approach on each, **{', '.join(given_away)}** give their direction away."
     if symmetric:
         text += (
-            f" **{', '.join(symmetric)}** stay near chance even so: their motion is as plausible "
-            "played backwards (a bow moving up looks like a bow moving down). No approach can be right "
-            "where the footage carries no arrow of time, and that caps the score on a mix of actions."
+            f" **{', '.join(symmetric)}** stay near chance even so: in their frames little says which "
+            "way they run (a bow moving up looks much like a bow moving down), and actions like these "
+            "cap the score on a mix of actions."
         )
     return text
+
+
+def direction_note(rows: list[dict], architecture: str, action: str | None) -> str:
+    """What the comparison measured of one architecture's direction model on ``action``, beside
+    the best approach on pretrained eyes ('' when the table has no such share): one clip's
+    verdict is close to a coin toss on an action whose frames carry little arrow of time."""
+    row = next((r for r in rows if r["architecture"] == architecture), None)
+    shares = (row or {}).get("direction_by_action") or {}
+    if action not in shares:
+        return ""
+    best = dict(actions_by_direction([r for r in rows if r.get("footing") == "pretrained"]))
+    return (
+        f"On the validation clips of {action}, each played both ways, this approach judged the direction "
+        f"right {shares[action]:.0%} of the time (chance: 50%"
+        + (f"; the best approach on pretrained eyes: {best[action]:.0%}" if action in best else "")
+        + "; every action on the Compare page)."
+    )
 
 
 def direction_by_action_figure(rows: list[dict]) -> go.Figure:
@@ -315,8 +333,8 @@ def direction_by_action_figure(rows: list[dict]) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=shares, x=actions, y=[row.get("approach") or row["architecture"] for row in rows],
-            zmin=0, zmax=1, zmid=0.5, colorscale="RdBu", text=text, texttemplate="%{text}",
-            hovertemplate="%{y} on %{x}: %{z:.0%} judged right<extra></extra>", showscale=False,
+            zmin=0, zmax=1, colorscale="RdBu", text=text, texttemplate="%{text}",
+            hovertemplate="%{y} on %{x}: %{text} judged right<extra></extra>", showscale=False,
         )
     )  # fmt: skip
     figure.update_layout(

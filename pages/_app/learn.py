@@ -20,7 +20,7 @@ from core.training.dataset import label_in_name
 from core.views.charts import timeline_figure
 from core.views.flow import bundle_flow
 from core.views.introspect import direction_check
-from core.views.learn_charts import direction_figure, flow_figure
+from core.views.learn_charts import direction_figure, direction_note, flow_figure
 from pages._app.common import (
     current_bundle,
     demo_clip,
@@ -132,22 +132,6 @@ def _measured(approach: str) -> None:
     st.caption(f"Clip accuracy on the validation groups; from `{results()['command']}`.")
 
 
-def _direction_on(approach: str, footing: str, action: str | None) -> str:
-    """What the comparison measured of this approach's direction model on the clip's action
-    ('' when unknown): a single clip's verdict is a coin toss on an action with no arrow of time."""
-    row = result_row(footings_of(approach).get(footing, ""))
-    shares = (row or {}).get("direction_by_action") or {}
-    if action not in shares:
-        return ""
-    rows = (results() or {}).get("rows", [])
-    best = max(r["direction_by_action"].get(action, 0.0) for r in rows if r.get("direction_by_action"))
-    return (
-        f"On the validation clips of {action}, each played both ways, this approach judged the direction "
-        f"right {shares[action]:.0%} of the time (chance: 50%; the best approach: {best:.0%}; every "
-        "action on the Compare page)."
-    )
-
-
 def approach_page(
     approach: str,
     title: str,
@@ -199,7 +183,8 @@ def approach_page(
                 )
                 st.subheader(TASKS["direction"])
                 st.plotly_chart(direction_figure(check), width="stretch")
-                measured = _direction_on(approach, footing, truth)
+                rows = (results() or {}).get("rows", [])
+                measured = direction_note(rows, footings_of(approach).get(footing, ""), truth)
                 if measured:
                     st.caption(measured)
             inside_ref = approach_ref(approach, "action", live_footing)
