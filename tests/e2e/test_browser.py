@@ -418,6 +418,7 @@ LEARN_TITLES = [
     "CNN + LSTM (LRCN)", "ConvLSTM", "Compare the approaches",
 ]  # fmt: skip
 HEADINGS = {"Single frame": "Single-frame classification"}  # where a page's heading differs
+IMAGES_LOADED = f"() => [...document.querySelectorAll('{CURRENT} img')].every(image => image.complete)"
 
 
 def test_every_learn_page_renders_its_charts(app_url, session_factory):
@@ -437,6 +438,9 @@ def test_every_learn_page_renders_its_charts(app_url, session_factory):
             page.get_by_role("heading", level=1, name=heading).first.wait_for(timeout=60_000)
             page.locator(f"{CURRENT} .js-plotly-plot").first.wait_for(timeout=120_000)
             page.locator(IDLE).wait_for(timeout=120_000)  # the page has run to its end
+            # and its pictures have arrived: the server drops a page's media once the next page has
+            # run, so a click before then cuts a fetch short (a 404 in the console, no picture)
+            page.wait_for_function(IMAGES_LOADED, timeout=60_000)
             timings.setdefault(title, {})[visit] = round(time.perf_counter() - started, 2)
             assert page.get_by_test_id("stException").count() == 0, title
     ARTIFACTS.mkdir(exist_ok=True)
