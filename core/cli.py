@@ -183,8 +183,17 @@ def cmd_evaluate(args) -> int:
     progress = report if sys.stderr.isatty() else None
     result = evaluate(args.data_dir, bundle, args.groups, progress=progress, unknown_dir=args.unknown)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(result.to_dict() | {"warnings": result.warnings()}))
         return 0
+    for warning in result.warnings():
+        print(f"note: {warning}", file=sys.stderr)
+    estimate = result.cross_validation
+    if estimate:
+        accuracy = estimate["accuracy"]
+        print(
+            f"expected on new footage ({estimate['folds']}-fold cross-validation by group): accuracy "
+            f"{accuracy['mean']:.4f} (folds {accuracy['min']:.4f}-{accuracy['max']:.4f})"
+        )
     skipped = f"; {result.skipped} clips of other classes not scored as known" if result.skipped else ""
     print(f"accuracy {result.accuracy:.4f} on {result.n_clips} clips ({bundle.name}){skipped}")
     if result.open_set:
@@ -215,6 +224,53 @@ def cmd_train(args) -> int:
         open_set="" if args.open_set == "none" else args.open_set,
     )
     train(args.data_dir, config, args.out, args.command_line, cache_dir=args.cache_dir)
+    return 0
+
+
+def cmd_crossval(args) -> int:
+    from core.training.crossval import cross_validate, train_final
+    from core.training.folds import CrossValConfig
+    from core.training.trainer import TrainingConfig
+
+    training = TrainingConfig(
+        architecture=args.arch,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        windows_per_clip=args.windows_per_clip,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        classes=tuple(args.classes),
+        open_set="" if args.open_set == "none" else args.open_set,
+    )
+    config = CrossValConfig(
+        training,
+        folds=args.folds,
+        inner_groups=args.inner_groups,
+        augmented_copies=args.augment,
+        leave_out=args.leave_out,
+        workers=args.workers,
+        unknown_dir=args.unknown or "",
+    )
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    estimate = cross_validate(args.data_dir, config, args.cache_dir, args.command_line, log=log)
+    if args.out:
+        train_final(args.data_dir, estimate, args.out, args.cache_dir, log=log)
+        log(f"bundle written to {args.out}")
+    summary = estimate.to_dict()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{summary['protocol']}: {summary['clips']} clips")
+    for name in ("accuracy", "cricket_pair", "strings"):
+        if name in summary:
+            figures = summary[name]
+            print(f"  {name:<28} {figures['mean']:.3f} (folds {figures['min']:.3f}-{figures['max']:.3f})")
+    for name, figures in summary.get("open_set", {}).items():
+        if isinstance(figures, dict):
+            print(f"  {name:<28} {figures['mean']:.3f} (folds {figures['min']:.3f}-{figures['max']:.3f})")
+    for name, figures in summary["per_class"].items():
+        print(f"    {name:<26} {figures['mean']:.3f} (folds {figures['min']:.3f}-{figures['max']:.3f})")
     return 0
 
 
@@ -279,6 +335,7 @@ def cmd_bench(args) -> int:
 def parser() -> argparse.ArgumentParser:
     from core.models.calibration import SCORES as OPEN_SET_SCORES
     from core.models.registry import architectures
+    from core.training.crossval_worker import ARCHITECTURES as CROSSVAL_ARCHITECTURES
     from core.training.dataset import TASKS
     from core.training.trainer import STRATEGIES, TrainingConfig
 
@@ -345,6 +402,47 @@ def parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--cache-dir", help="where decoded frames are cached")
     train.set_defaults(run=cmd_train)
+
+    crossval = commands.add_parser(
+        "crossval", help="cross-validate a head by group; with --out, train the bundle on every group"
+    )
+    crossval.add_argument("data_dir", help="a <Class>/<clip> folder of UCF-style clips (names carry _gNN_)")
+    crossval.add_argument("--arch", default="effnet_mean", choices=CROSSVAL_ARCHITECTURES)
+    crossval.add_argument("--folds", type=_positive(int), default=6, help="folds of consecutive groups")
+    crossval.add_argument(
+        "--inner-groups",
+        type=_positive(int),
+        default=3,
+        help="groups of each fold's training groups held back to choose the epoch and the thresholds",
+    )
+    crossval.add_argument(
+        "--augment",
+        type=_positive(int, zero_ok=True),
+        default=0,
+        help="augmented copies of each clip (cached)",
+    )
+    crossval.add_argument(
+        "--leave-out",
+        type=_positive(int, zero_ok=True),
+        default=2,
+        help="classes left out of a second head per fold, whose clips it must refuse (0: no such check)",
+    )
+    crossval.add_argument("--unknown", help="a folder of clips of actions the model is not taught")
+    crossval.add_argument("--workers", type=_positive(int, zero_ok=True), default=0, help="0: one per core")
+    crossval.add_argument("--epochs", type=_positive(int), default=defaults.epochs)
+    crossval.add_argument("--patience", type=_positive(int), default=defaults.patience)
+    crossval.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size)
+    crossval.add_argument("--windows-per-clip", type=_positive(int), default=defaults.windows_per_clip)
+    crossval.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
+    crossval.add_argument("--seed", type=int, default=defaults.seed)
+    crossval.add_argument(
+        "--classes", type=_names, default="", help="comma-separated class folders (default: all)"
+    )
+    crossval.add_argument("--open-set", default="knn_energy", choices=[*OPEN_SET_SCORES, "none"])
+    crossval.add_argument("--out", help="also train the bundle on every group with the folds' choices")
+    crossval.add_argument("--cache-dir", help="where decoded frames and features are cached")
+    crossval.add_argument("--json", action="store_true")
+    crossval.set_defaults(run=cmd_crossval)
 
     compare = commands.add_parser(
         "compare", help="results table of the approaches' bundles (accuracy on both tasks, cost, speed)"

@@ -94,7 +94,7 @@ class Timeline:
     def smoothed(self, windows: int = 3) -> np.ndarray:
         """Probabilities averaged over ``windows`` neighbouring windows, centred (an even
         number is rounded up to the next odd one; 1 = none)."""
-        return _smoothed(self.probabilities, windows)
+        return smoothed_rows(self.probabilities, windows)
 
     def known_windows(self) -> np.ndarray:
         """Which windows look like something the model was taught (all of them without
@@ -106,7 +106,7 @@ class Timeline:
 
     def smoothed_knownness(self) -> np.ndarray:
         """Window scores averaged over ``KNOWNNESS_SMOOTHING`` neighbours (what calibration used)."""
-        return _smoothed(self.knownness[:, None], KNOWNNESS_SMOOTHING)[:, 0]
+        return smoothed_rows(self.knownness[:, None], KNOWNNESS_SMOOTHING)[:, 0]
 
     def segments(self, smoothing: int = 3, min_windows: int = 2) -> list[Segment]:
         """Runs of windows with the same top label, "unknown" being one; runs shorter than
@@ -231,7 +231,7 @@ class Timeline:
         return out.getvalue()
 
 
-def _smoothed(values: np.ndarray, windows: int) -> np.ndarray:
+def smoothed_rows(values: np.ndarray, windows: int) -> np.ndarray:
     """Each column averaged over ``windows`` neighbouring rows, centred, edges repeated."""
     if windows <= 1 or len(values) < 2:
         return values

@@ -36,13 +36,37 @@ def lstm_classifier(features, num_classes: int, input_dropout: float):
     return layers.Dense(num_classes, activation="softmax")(h)
 
 
-def encoder_then_lstm(
-    encoder: keras.Model, shape: InputShape, num_classes: int, input_dropout: float, name: str
-) -> keras.Model:
-    """A per-frame encoder inside TimeDistributed, then an LSTM(64) head: built as two named
-    models, so that analysis can run the encoder once per frame and the head per window."""
+def mean_pool_classifier(features, num_classes: int, input_dropout: float = 0.5):
+    """The window's frames' features averaged, then a linear softmax: no order, no sequence
+    model, the least a head can fit to a training scene (cross-validation's baseline)."""
+    h = layers.GlobalAveragePooling1D(name="mean_over_frames")(layers.Dropout(input_dropout)(features))
+    return layers.Dense(num_classes, activation="softmax")(h)
+
+
+def attention_pool_classifier(features, num_classes: int, input_dropout: float = 0.5):
+    """A learnt weight per frame (softmax over the window), the weighted mean of the frames'
+    features, then a linear softmax: pooling that may look at the frames that show the action."""
+    h = layers.Dropout(input_dropout)(features)
+    weights = layers.Softmax(axis=1, name="frame_weights")(layers.Dense(1, name="frame_relevance")(h))
+    pooled = layers.Dot(axes=1, name="weighted_mean")([weights, h])
+    return layers.Dense(num_classes, activation="softmax")(layers.Flatten()(pooled))
+
+
+def encoder_then_head(encoder: keras.Model, shape: InputShape, head_output, name: str) -> keras.Model:
+    """A per-frame encoder inside TimeDistributed, then a sequence head (``head_output``: features
+    tensor -> softmax tensor): built as two named models, so that analysis can run the encoder
+    once per frame and the head per window."""
     features = keras.Input((shape.sequence_length, encoder.output.shape[-1]), name="features")
-    head = keras.Model(features, lstm_classifier(features, num_classes, input_dropout), name=SEQUENCE_HEAD)
+    head = keras.Model(features, head_output(features), name=SEQUENCE_HEAD)
 
     clip = keras.Input(shape.clip, name="clip")
     return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name=name)
+
+
+def encoder_then_lstm(
+    encoder: keras.Model, shape: InputShape, num_classes: int, input_dropout: float, name: str
+) -> keras.Model:
+    """``encoder_then_head`` with the LSTM(64) head."""
+    return encoder_then_head(
+        encoder, shape, lambda features: lstm_classifier(features, num_classes, input_dropout), name
+    )

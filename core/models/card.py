@@ -182,3 +182,127 @@ AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {trai
 
 {limits}
 """
+
+
+def _range(figures: dict | None) -> str:
+    if not figures:
+        return "-"
+    return f"**{figures['mean']:.1%}** ({figures['min']:.1%}-{figures['max']:.1%})"
+
+
+def expected_rows(estimate: dict) -> list[tuple[str, dict | None]]:
+    """The headline rows of a cross-validated estimate: what each measures, and its mean and range
+    over folds (the Model page and the card show the same rows)."""
+    open_set = estimate.get("open_set", {})
+    return [
+        ("Right action, clip by clip", estimate.get("accuracy")),
+        ("Within the cricket pair (bowling vs shot)", estimate.get("cricket_pair")),
+        ("Within the string instruments", estimate.get("strings")),
+        ("Known clips accepted as known", open_set.get("known_accepted")),
+        ("Right action among the accepted", open_set.get("accepted_accuracy")),
+        (
+            f"Clips of untaught actions refused ({open_set.get('n_unknown', 0)} samples)",
+            open_set.get("unknown_refused"),
+        ),
+        ("Clips of classes left out of training refused", open_set.get("other_classes_refused")),
+    ]
+
+
+def crossval_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, backbone: str = "") -> str:
+    """The card of a bundle trained on every group after cross-validation: it leads with the
+    estimate expected on new footage (mean and range over folds)."""
+    estimate = metrics["cross_validation"]
+    training = metrics["training"]
+    validation = metrics["validation"]
+    settings = estimate["settings"]
+    rows = "\n".join(
+        f"| {what} | {_range(figures)} |" for what, figures in expected_rows(estimate) if figures
+    )
+    per_class = "\n".join(
+        f"| {name} | {_range(figures)} |" for name, figures in estimate["per_class"].items()
+    )
+    folds = "\n".join(
+        f"| {f['fold']} | {', '.join(map(str, f['test_groups']))} | {', '.join(map(str, f['inner_groups']))} "
+        f"| {f['best_epoch']} | {f['accuracy']:.1%} | "
+        + (f"{f['known_accepted']:.1%}" if "known_accepted" in f else "-")
+        + " |"
+        for f in estimate["per_fold"]
+    )
+    header = "| true \\ predicted | " + " | ".join(validation["classes"]) + " |"
+    rule = "|---" * (len(validation["classes"]) + 1) + "|"
+    confusion = "\n".join(
+        f"| {name} | " + " | ".join(str(v) for v in row) + " |"
+        for name, row in zip(validation["classes"], validation["confusion"], strict=False)
+    )
+    return f"""{_front_matter(spec, estimate["accuracy"]["mean"], dataset, False)}
+# {spec.name}
+
+A `{spec.architecture}` video classifier built by Action Recognition Lab on a frozen pretrained
+frame encoder, that recognises {len(spec.classes)} actions of `{dataset}`: {", ".join(spec.classes)}.
+
+- **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
+  ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, {_fed(spec)}.
+- **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
+  argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
+- **Parameters**: {training["parameters"]:,}.
+
+## Expected on new footage (group {estimate["folds"]}-fold cross-validation)
+
+Mean over folds, and the range from the worst fold to the best. Each fold's groups (other people,
+other scenes) were judged by a model that never saw them; that model chose its epoch and its
+open-set thresholds on {settings["inner_groups"]} groups of its own training groups, never on the
+groups that score it.
+
+| what | expected (range over folds) |
+|---|---|
+{rows}
+
+Per class (recall):
+
+| class | expected (range over folds) |
+|---|---|
+{per_class}
+
+| fold | test groups | inner groups (choices) | best epoch | accuracy | known accepted |
+|---|---|---|---|---|---|
+{folds}
+
+Out of fold, pooled over {validation["n_clips"]} clips (rows: true class):
+
+{header}
+{rule}
+{confusion}
+
+## Training
+
+This bundle was trained on every group ({training["config"]["epochs"]} epochs: the median of the
+folds' best epochs) in {training["seconds"] / 60:.1f} minutes on {training["machine"]}, after the
+cross-validation (this command, which wrote both):
+
+```
+{command}
+```
+
+Each epoch draws {training["config"]["windows_per_clip"]} windows per clip of cached backbone
+features, from the clip as it is, mirrored, and {settings["augmented_copies"]} augmented copies
+(random resized crops, colour jitter, mirror, sampling rate 0.75-1.25x from a random offset),
+with temporal jitter (speed 0.8-1.25x); AdamW with cosine decay from
+{training["config"]["learning_rate"]:g}; seed {training["config"]["seed"]}.
+{f"{chr(10)}## Backbone{chr(10)}{chr(10)}{backbone}{chr(10)}" if backbone else ""}
+## Limits
+
+{_action_limits_crossval(spec)}
+"""
+
+
+def _action_limits_crossval(spec: BundleSpec) -> str:
+    calibration = spec.open_set
+    if calibration is None:
+        return f"{len(spec.classes)} classes only: any other action is mapped to one of them."
+    return f"""{len(spec.classes)} classes only, but the model says so: every window gets a known-ness score
+(`{calibration.score}`: {_SCORE_WORDS[calibration.score]}), and a video scoring below
+{calibration.threshold:.4f} (a window: {calibration.window_threshold:.4f}, after smoothing) is
+reported as **unknown**, with the closest known action beside it. The thresholds were fitted on
+out-of-fold scores, every clip scored by the fold model that did not train on its group, so that
+{calibration.accepted:.0%} of them are accepted; the reference frames come from every group.
+Footage unlike the training clips (320x240 YouTube videos) will be less reliable."""

@@ -7,9 +7,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from core.models import efficientnet_lite, pose
+from core.models import pose
 from core.models.blocks import encoder_then_lstm, lstm_classifier, scratch_frame_encoder
-from core.models.contract import FRAME_ENCODER, InputShape
+from core.models.contract import InputShape
+from core.models.pooled import frozen_effnet
 
 
 def build_lrcn(shape: InputShape, num_classes: int) -> keras.Model:
@@ -34,9 +35,7 @@ def build_convlstm(shape: InputShape, num_classes: int) -> keras.Model:
 
 
 def build_effnet_lstm(shape: InputShape, num_classes: int) -> keras.Model:
-    encoder = efficientnet_lite.efficientnet_lite0(shape.frame, name=FRAME_ENCODER)
-    encoder.trainable = False  # frozen: training fits the head on cached features
-    return encoder_then_lstm(encoder, shape, num_classes, input_dropout=0.5, name="effnet_lstm")
+    return encoder_then_lstm(frozen_effnet(shape), shape, num_classes, input_dropout=0.5, name="effnet_lstm")
 
 
 def build_pose_lstm(shape: InputShape, num_classes: int) -> keras.Model:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import keras
 
 from core.errors import ModelError
-from core.models import efficientnet_lite, feature_heads, fusion, pose, recurrent, temporal_conv
+from core.models import efficientnet_lite, feature_heads, fusion, pooled, pose, recurrent, temporal_conv
 from core.models.backbone import EffnetFeatures, EffnetMaps
 from core.models.contract import SCRATCH_INPUT, FrameEncoder, InputDefaults, InputShape
 
@@ -85,6 +85,18 @@ _ARCHITECTURES: dict[str, Architecture] = {
     "effnet_tcn": Architecture(
         temporal_conv.build_effnet_tcn,
         "Frozen ImageNet EfficientNet-Lite0 on each frame, then dilated temporal convolutions, pooled",
+        EFFNET_INPUT,
+        backbone=efficientnet_lite.PROVENANCE,
+    ),
+    "effnet_mean": Architecture(
+        pooled.build_effnet_mean,
+        "Frozen ImageNet EfficientNet-Lite0 on each frame, the window's mean feature, a linear softmax",
+        EFFNET_INPUT,
+        backbone=efficientnet_lite.PROVENANCE,
+    ),
+    "effnet_attention": Architecture(
+        pooled.build_effnet_attention,
+        "Frozen ImageNet EfficientNet-Lite0 on each frame, an attention-weighted mean, a linear softmax",
         EFFNET_INPUT,
         backbone=efficientnet_lite.PROVENANCE,
     ),

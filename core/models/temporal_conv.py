@@ -12,8 +12,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from core.models import efficientnet_lite
-from core.models.contract import FRAME_ENCODER, SEQUENCE_HEAD, InputShape
+from core.models.blocks import encoder_then_head
+from core.models.contract import InputShape
+from core.models.pooled import frozen_effnet
 
 CHANNELS = 128
 
@@ -28,9 +29,6 @@ def temporal_conv_head(features, num_classes: int):
 
 
 def build_effnet_tcn(shape: InputShape, num_classes: int) -> keras.Model:
-    encoder = efficientnet_lite.efficientnet_lite0(shape.frame, name=FRAME_ENCODER)
-    encoder.trainable = False  # frozen: training fits the head on cached features
-    features = keras.Input((shape.sequence_length, encoder.output.shape[-1]), name="features")
-    head = keras.Model(features, temporal_conv_head(features, num_classes), name=SEQUENCE_HEAD)
-    clip = keras.Input(shape.clip, name="clip")
-    return keras.Model(clip, head(layers.TimeDistributed(encoder)(clip)), name="effnet_tcn")
+    return encoder_then_head(
+        frozen_effnet(shape), shape, lambda f: temporal_conv_head(f, num_classes), name="effnet_tcn"
+    )

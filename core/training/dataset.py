@@ -219,16 +219,21 @@ class FrameCache:
         if cached.exists():
             return np.load(cached)
         frames = read_frames(path, self.fps, self.size)
-        _save_atomically(cached, frames)
+        save_atomically(cached, frames)
         return frames
 
 
-def _save_atomically(target: Path, array: np.ndarray) -> None:
-    """Write via a temporary file and rename, so that a reader never sees half a file."""
+def save_atomically(target: Path, array: np.ndarray | dict[str, np.ndarray]) -> None:
+    """Write an array (``.npy``) or named arrays (``.npz``) via a temporary file and rename, so
+    that a reader never sees half a file (and an interrupted run leaves none)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.tmp.npy")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
-        np.save(partial, array)
+        with partial.open("wb") as file:
+            if isinstance(array, dict):
+                np.savez(file, **array)
+            else:
+                np.save(file, array)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
@@ -264,7 +269,7 @@ class FeatureCache:
         frames = read_frames(path, self.frame_source.fps, self.frame_source.size)
         both = self.encode(np.concatenate([frames, frames[:, :, ::-1]]))  # one call: fewer small batches
         features = both.reshape(2, len(frames), -1)
-        _save_atomically(cached, features)
+        save_atomically(cached, features)
         return features
 
 

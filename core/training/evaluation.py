@@ -52,14 +52,28 @@ class EvaluationReport:
     skipped: int = 0  # clips of classes the bundle does not know
     open_set: dict | None = None  # a calibrated bundle's refusals (see ``open_set_figures``)
     judgements: list = field(default_factory=list, repr=False)  # every clip's verdict
+    # the bundle's own estimate for new footage (``core.training.crossval``), when it has one
+    cross_validation: dict | None = None
+    trained_on: int = 0  # clips scored here whose group the bundle trained on
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("judgements")
         data["accuracy"] = round(self.accuracy, 4)
-        if self.open_set is None:
-            data.pop("open_set")
+        for optional in ("open_set", "cross_validation"):
+            if data[optional] is None:
+                data.pop(optional)
         return data
+
+    def warnings(self) -> list[str]:
+        """What a reader of these figures must know: clips the model learnt from flatter them."""
+        if not self.trained_on:
+            return []
+        return [
+            f"{self.trained_on} of the {self.n_clips} clips scored here come from groups the model "
+            "trained on: their accuracy is no estimate for new footage"
+            + ("; the cross_validation block is." if self.cross_validation else ".")
+        ]
 
 
 @dataclass(frozen=True)
@@ -165,7 +179,7 @@ def evaluate(
             if progress:
                 progress(done, total)
 
-    report = _report(classes, judged(), known)
+    report = report_from(classes, judged(), known)
     scores = []
     for done, path in enumerate([*unknown_clips, *others], start=len(known) + 1):
         scores.append(analyze(path, bundle).video_score())
@@ -177,7 +191,14 @@ def evaluate(
         open_set["unknown_skipped"] = [p.name for p in known_by_name]
     if others and open_set is not None:
         open_set |= _refusals(bundle, report, np.array(scores[len(unknown_clips) :]), "other_classes")
-    return replace(report, skipped=len(clips) - len(known), open_set=open_set)
+    trained = set(bundle.metrics.get("split", {}).get("train_groups", []))
+    return replace(
+        report,
+        skipped=len(clips) - len(known),
+        open_set=open_set,
+        cross_validation=bundle.metrics.get("cross_validation"),
+        trained_on=sum(1 for c in known if c.group in trained),
+    )
 
 
 def video_files(folder: str | Path) -> list[Path]:
@@ -303,7 +324,7 @@ def _evaluate_views(
             if progress:
                 progress(done, len(clips))
 
-    return _report(classes, judged(), clips)
+    return report_from(classes, judged(), clips)
 
 
 def _check_labels(clips: list[Clip], classes: list[str]) -> None:
@@ -312,7 +333,7 @@ def _check_labels(clips: list[Clip], classes: list[str]) -> None:
         raise DatasetError(f"Classes {unknown} of these clips are not among the model's classes {classes}.")
 
 
-def _report(classes: list[str], judgements: Iterable[Judgement], clips: list[Clip]) -> EvaluationReport:
+def report_from(classes: list[str], judgements: Iterable[Judgement], clips: list[Clip]) -> EvaluationReport:
     truth, predicted, mistakes, kept = [], [], [], []
     for judgement in judgements:
         kept.append(judgement)

@@ -18,6 +18,7 @@ gives a reversed clip exactly its features reversed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import time
@@ -178,9 +179,9 @@ def _training_dataset(frames: list, labels: np.ndarray, config: TrainingConfig, 
     return _batched_dataset(generate, shape, config.batch_size)
 
 
-def _feature_dataset(features: list, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator):
+def feature_dataset(features: list, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator):
     """Windows of cached frame features, jittered in time and drawn from either view."""
-    shape = (config.sequence_length, features[0].shape[-1])
+    shape = (config.sequence_length, features[0][0].shape[-1])
 
     def generate():
         for clip in rng.permutation(len(features)):
@@ -216,7 +217,9 @@ def feature_cache(encoder, cache: FrameCache) -> FeatureCache:
     return FeatureCache(cache, shared_encoder(encoder), weights_fingerprint(encoder))
 
 
-def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_groups: tuple[int, ...]):
+def open_set_reference(
+    config: TrainingConfig, features: list, labels: np.ndarray, val_groups: tuple[int, ...]
+):
     """The open-set reference data, from the training clips' frames as recorded (not mirrored,
     as analysis sees them). Thresholds are still open."""
     frames = np.concatenate([item[0] for item in features])
@@ -225,7 +228,7 @@ def _reference(config: TrainingConfig, features: list, labels: np.ndarray, val_g
     return uncalibrated(config.open_set, arrays, frames.shape[-1], tuple(val_groups))
 
 
-def _with_mix(calibration, head, val_views: list, val_x: np.ndarray, config: TrainingConfig):
+def with_mix(calibration, head, val_views: list, val_x: np.ndarray, config: TrainingConfig):
     """knn_energy's standardisation, from the validation windows as analysis cuts them: their
     frames' mean knn score and the trained head's energy."""
     length, hop = config.sequence_length, config.hop_frames
@@ -236,10 +239,10 @@ def _with_mix(calibration, head, val_views: list, val_x: np.ndarray, config: Tra
     return replace(calibration, arrays={**calibration.arrays, "mix": mix})
 
 
-def _clip_accuracy_callback(
-    val_x: np.ndarray, owners: np.ndarray, val_labels: np.ndarray, log: Log, on_epoch: EpochHook | None
-):
+def _clip_accuracy_callback(validation, log: Log, on_epoch: EpochHook | None):
     import keras
+
+    val_x, owners, val_labels = validation.x, validation.owners, validation.labels
 
     class ClipAccuracy(keras.callbacks.Callback):
         """Adds val_clip_accuracy (window probabilities averaged per clip) to the epoch logs."""
@@ -269,6 +272,66 @@ def _clip_accuracy_callback(
                 self.model.stop_training = True
 
     return ClipAccuracy()
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Windows cut as analysis cuts them from the held-back clips (``x``), the clip each came
+    from (``owners``) and each clip's label: what early stopping watches."""
+
+    x: np.ndarray
+    owners: np.ndarray
+    labels: np.ndarray
+
+
+def fit(
+    fitted,
+    dataset,
+    n_clips: int,
+    config: TrainingConfig,
+    validation: Validation | None,
+    log: Log,
+    on_epoch: EpochHook | None = None,
+    strategy=None,
+) -> list[dict]:
+    """Fit ``fitted`` on ``dataset`` (windows of ``n_clips`` training clips) with AdamW and a
+    cosine schedule; the epoch records. With ``validation``, for at most ``config.epochs``,
+    stopping ``config.patience`` epochs after the best held-back clip accuracy and keeping that
+    epoch's weights; without it, for exactly ``config.epochs`` (a count chosen elsewhere, as
+    cross-validation's final model takes the folds' choice)."""
+    import keras
+
+    steps_per_epoch = -(-n_clips * config.windows_per_clip // config.batch_size)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        schedule = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.05
+        )
+        fitted.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    callbacks = []
+    if validation is not None:
+        clip_accuracy = _clip_accuracy_callback(validation, log, on_epoch)
+        stopper = keras.callbacks.EarlyStopping(
+            monitor="val_clip_accuracy", mode="max", patience=config.patience, restore_best_weights=True
+        )
+        callbacks = [clip_accuracy, stopper]
+    done = fitted.fit(
+        dataset,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )
+    if validation is not None:
+        return clip_accuracy.history
+    return [
+        {"epoch": epoch + 1, **{k: round(float(v[epoch]), 5) for k, v in done.history.items()}}
+        for epoch in range(len(done.history["loss"]))
+    ]
 
 
 def train(
@@ -332,7 +395,7 @@ def train(
             features = feature_cache(encoder, cache).features
         train_items, val_items = _load_clips(split, features, "frame features", log)
         val_views = [f[0] for f in val_items]  # as analysis sees them: not mirrored
-        dataset = _feature_dataset(train_items, train_labels, config, rng)
+        dataset = feature_dataset(train_items, train_labels, config, rng)
     else:
         fitted = model
         train_items, val_views = _load_clips(split, cache.frames, "frames", log)
@@ -343,35 +406,14 @@ def train(
     owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(val_windows)])
     val_x = np.concatenate(val_windows) if frozen_encoder else to_unit(np.concatenate(val_windows))
 
-    steps_per_epoch = -(-len(split.train) * config.windows_per_clip // config.batch_size)
-    with strategy.scope():
-        schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.05
-        )
-        fitted.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     log(
         f"{config.architecture}: {model.count_params():,} parameters ({trainable:,} trained"
         f"{' on cached frame features' if frozen_encoder else ''}), strategy {config.strategy} "
         f"({strategy.num_replicas_in_sync} replica(s))"
     )
-    clip_accuracy = _clip_accuracy_callback(val_x, owners, val_labels, log, on_epoch)
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_clip_accuracy", mode="max", patience=config.patience, restore_best_weights=True
-    )
-    fitted.fit(
-        dataset,
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=[clip_accuracy, stopper],
-        shuffle=False,
-        verbose=0,
-    )
-    history = clip_accuracy.history
+    validation = Validation(val_x, owners, val_labels)
+    history = fit(fitted, dataset, len(split.train), config, validation, log, on_epoch, strategy)
     best = max(history, key=lambda r: r["val_clip_accuracy"])
     train_seconds = time.perf_counter() - started
 
@@ -393,9 +435,9 @@ def train(
     saved = bundles.load(out_dir)
     calibrating = config.open_set and config.task == "action" and frozen_encoder and external_encoder is None
     if calibrating:
-        provisional = _reference(config, train_items, train_labels, split.val_groups)
+        provisional = open_set_reference(config, train_items, train_labels, split.val_groups)
         if config.open_set in NEEDS_LOGITS:
-            provisional = _with_mix(provisional, fitted, val_views, val_x, config)
+            provisional = with_mix(provisional, fitted, val_views, val_x, config)
         saved = replace(saved, spec=replace(saved.spec, open_set=provisional))
     video_scores, window_scores = [], []
 

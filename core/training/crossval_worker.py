@@ -1,0 +1,256 @@
+"""What runs inside cross-validation: the feature caches, one fold's training and judging (in a
+worker process of its own), and the final model on every group (``core.training.crossval`` plans
+the folds and gathers their results).
+
+A fold reads the frozen backbone's cached features only; it judges clips through the same
+windows, head and known-ness score as analysis (``judge_features``; a test holds the two equal),
+so its figures are what ``analyze`` would report on those clips.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from core.engine.knownness import frame_scores, window_scores
+from core.engine.timeline import KNOWNNESS_SMOOTHING, smoothed_rows
+from core.engine.windows import cut_windows, window_starts
+from core.errors import ModelError
+from core.models.calibration import NEEDS_LOGITS, Calibration
+from core.training.augmented import AugmentedFeatureCache
+from core.training.calibrate import thresholds
+from core.training.dataset import Clip, FeatureCache, FrameCache, evaluation_windows
+from core.training.folds import CrossValConfig, FoldJob, FoldResult, Judged
+from core.training.trainer import (
+    TrainingConfig,
+    Validation,
+    feature_dataset,
+    fit,
+    open_set_reference,
+    with_mix,
+)
+
+# the architectures cross-validation can run: a head on the shared frozen EfficientNet-Lite0,
+# whose features are cached once for every fold
+ARCHITECTURES = ("effnet_lstm", "effnet_tcn", "effnet_mean", "effnet_attention")
+Log = Callable[[str], None]
+
+
+def caches(
+    config: CrossValConfig, cache_dir: str | Path | None
+) -> tuple[FeatureCache, AugmentedFeatureCache]:
+    """The plain (as recorded and mirrored) and augmented feature caches of ``config``'s input."""
+    from core.models.backbone import EffnetFeatures
+
+    if config.training.architecture not in ARCHITECTURES:
+        raise ModelError(
+            f"Cross-validation trains heads on the shared frozen backbone: --arch must be one of "
+            f"{', '.join(ARCHITECTURES)} (not {config.training.architecture})."
+        )
+    training = config.training.resolved()
+    encoder = EffnetFeatures()
+    frames = FrameCache(cache_dir, training.sampling_fps, (training.image_width, training.image_size))
+    base = FeatureCache(frames, encoder, encoder.fingerprint())
+    return base, AugmentedFeatureCache(base, config.augmented_copies, seed=training.seed)
+
+
+def warm_caches(config: CrossValConfig, paths: list[Path], cache_dir: str | Path | None, log: Log) -> None:
+    """Encode every clip (and its augmented copies) once, before the folds read them."""
+    base, augmented = caches(config, cache_dir)
+    started = time.perf_counter()
+    for done, path in enumerate(paths, start=1):
+        base.features(path)
+        augmented.features(path)
+        if done % 100 == 0 or done == len(paths):
+            log(f"features of {done}/{len(paths)} clips ready ({time.perf_counter() - started:.0f} s)")
+
+
+@dataclass
+class Fitted:
+    """A head fitted inside one fold (or on every group), with its open-set calibration."""
+
+    model: object  # the whole Keras model: frozen encoder + head
+    head: object
+    calibration: Calibration | None
+    history: list[dict]
+
+    @property
+    def best_epoch(self) -> int:
+        scored = [r for r in self.history if "val_clip_accuracy" in r]
+        return max(scored, key=lambda r: r["val_clip_accuracy"])["epoch"] if scored else len(self.history)
+
+
+class FeatureJudge:
+    """Clips judged from their cached features exactly as analysis judges a video: the same
+    windows, the head's window probabilities averaged, the known-ness of each window and their
+    mean (``core.engine.analysis._probabilities_split``)."""
+
+    def __init__(self, head, calibration: Calibration | None, sequence_length: int, hop: int):
+        from core.models.contract import with_logits
+
+        self.both, self.kernel, self.bias = with_logits(head)
+        self.calibration = calibration
+        self.length, self.hop = sequence_length, hop
+
+    def windows(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each window's probabilities and known-ness score (None without calibration)."""
+        starts = window_starts(len(features), self.length, self.hop)
+        cut = cut_windows(features, starts, self.length)
+        probabilities, hidden = self.both(cut, training=False)
+        probabilities = np.asarray(probabilities)
+        if self.calibration is None:
+            return probabilities, None
+        logits = np.asarray(hidden) @ self.kernel + self.bias
+        means = cut_windows(frame_scores(self.calibration, features), starts, self.length).mean(axis=1)
+        return probabilities, window_scores(self.calibration, means, logits)
+
+    def judge(self, clip: Clip, features: np.ndarray, classes: list[str]) -> Judged:
+        probabilities, scores = self.windows(features)
+        mean = probabilities.mean(axis=0)
+        smoothed = () if scores is None else tuple(smoothed_rows(scores[:, None], KNOWNNESS_SMOOTHING)[:, 0])
+        return Judged(
+            clip.path.name,
+            clip.group,
+            clip.label,
+            classes[int(mean.argmax())],
+            float(mean.max()),
+            None if scores is None else float(scores.mean()),
+            tuple(float(s) for s in smoothed),
+        )
+
+    def score(self, features: np.ndarray) -> float:
+        return float(self.windows(features)[1].mean())
+
+
+def _threads(count: int) -> None:
+    """A fold process's share of the cores, and quiet: its log is the parent's."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    tf.config.threading.set_intra_op_parallelism_threads(count)
+    tf.config.threading.set_inter_op_parallelism_threads(count)
+
+
+def views(base: FeatureCache, augmented: AugmentedFeatureCache, clip: Clip) -> list[np.ndarray]:
+    """A training clip's views: as recorded (first: the open-set reference reads it), mirrored,
+    and its augmented copies."""
+    return [*base.features(clip.path), *augmented.features(clip.path)]
+
+
+def fit_and_calibrate(
+    training: TrainingConfig,
+    classes: list[str],
+    train: list[Clip],
+    inner: list[Clip],
+    views_of: Callable[[Clip], list[np.ndarray]],
+    seed: int,
+) -> Fitted:
+    """A head on ``train``'s views: early stopping and the open-set thresholds from ``inner``
+    (clips of other groups, as recorded), as ``train`` does with its validation groups."""
+    model, head = _build(training, classes, seed)
+    items = [views_of(c) for c in train]
+    labels = np.array([classes.index(c.label) for c in train], dtype=np.int32)
+    inner_views = [views_of(c)[0] for c in inner]
+    inner_labels = np.array([classes.index(c.label) for c in inner], dtype=np.int32)
+    cut = [evaluation_windows(v, training.sequence_length, training.hop_frames) for v in inner_views]
+    owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(cut)])
+    validation = Validation(np.concatenate(cut), owners, inner_labels)
+    dataset = feature_dataset(items, labels, training, np.random.default_rng(seed))
+    history = fit(head, dataset, len(train), training, validation, log=lambda _: None)
+    if not training.open_set:
+        return Fitted(model, head, None, history)
+    inner_groups = tuple(sorted({c.group for c in inner}))
+    provisional = open_set_reference(training, items, labels, inner_groups)
+    if training.open_set in NEEDS_LOGITS:
+        provisional = with_mix(provisional, head, inner_views, validation.x, training)
+    judge = FeatureJudge(head, provisional, training.sequence_length, training.hop_frames)
+    judged = [judge.judge(c, v, classes) for c, v in zip(inner, inner_views, strict=True)]
+    video, window = thresholds(
+        np.array([j.score for j in judged]), np.concatenate([j.windows for j in judged])
+    )
+    return Fitted(model, head, replace(provisional, threshold=video, window_threshold=window), history)
+
+
+def _build(training: TrainingConfig, classes: list[str], seed: int):
+    """The whole model (frozen encoder + head) and its head, seeded."""
+    import keras
+
+    from core.models import contract, registry
+
+    keras.utils.set_random_seed(seed)
+    shape = contract.InputShape(training.sequence_length, training.image_size, training.image_width)
+    model = registry.build(training.architecture, shape, len(classes))
+    return model, contract.split(model)[1]
+
+
+def fit_all(
+    training: TrainingConfig,
+    classes: list[str],
+    clips: list[Clip],
+    views_of: Callable[[Clip], list[np.ndarray]],
+) -> Fitted:
+    """A head on every clip for exactly ``training.epochs`` (chosen by the folds), with the
+    open-set reference data of every clip; its thresholds and standardisation come from the
+    folds (``core.training.crossval``), so they are left open here."""
+    model, head = _build(training, classes, training.seed)
+    items = [views_of(c) for c in clips]
+    labels = np.array([classes.index(c.label) for c in clips], dtype=np.int32)
+    dataset = feature_dataset(items, labels, training, np.random.default_rng(training.seed))
+    history = fit(head, dataset, len(clips), training, None, log=lambda _: None)
+    groups = tuple(sorted({c.group for c in clips}))
+    calibration = open_set_reference(training, items, labels, groups) if training.open_set else None
+    return Fitted(model, head, calibration, history)
+
+
+def run_fold(job: FoldJob) -> FoldResult:
+    """Train and judge one fold (in a worker process of its own)."""
+    started = time.perf_counter()
+    _threads(job.threads)
+    training = job.config.training.resolved()
+    base, augmented = caches(job.config, job.cache_dir)
+    fold, classes = job.fold, list(job.classes)
+    part = lambda groups, wanted: [c for c in job.clips if c.group in groups and c.label in wanted]  # noqa: E731
+    of = lambda clip: views(base, augmented, clip)  # noqa: E731
+    seed = training.seed + fold.index
+    main = fit_and_calibrate(
+        training, classes, part(fold.train_groups, classes), part(fold.inner_groups, classes), of, seed
+    )
+    judge = FeatureJudge(main.head, main.calibration, training.sequence_length, training.hop_frames)
+    test = part(fold.test_groups, classes)
+    judged = tuple(judge.judge(c, base.features(c.path)[0], classes) for c in test)
+    calibration = main.calibration
+    result = FoldResult(
+        fold,
+        job.classes,
+        main.best_epoch,
+        len(main.history),
+        0.0,
+        judged,
+        None if calibration is None else calibration.threshold,
+        None
+        if calibration is None or "mix" not in (calibration.arrays or {})
+        else tuple(map(tuple, calibration.arrays["mix"].tolist())),
+        tuple(judge.score(base.features(p)[0]) for p in job.unknown) if calibration is not None else (),
+    )
+    if job.left_out and calibration is not None:
+        kept = [c for c in classes if c not in job.left_out]
+        second = fit_and_calibrate(
+            training, kept, part(fold.train_groups, kept), part(fold.inner_groups, kept), of, seed + 100
+        )
+        other = FeatureJudge(second.head, second.calibration, training.sequence_length, training.hop_frames)
+        result = replace(
+            result,
+            left_out=job.left_out,
+            left_out_known=tuple(other.score(base.features(c.path)[0]) for c in part(fold.test_groups, kept)),
+            left_out_unknown=tuple(
+                other.score(base.features(c.path)[0]) for c in part(fold.test_groups, job.left_out)
+            ),
+            left_out_threshold=second.calibration.threshold,
+        )
+    return replace(result, seconds=time.perf_counter() - started)
