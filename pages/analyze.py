@@ -166,4 +166,4 @@ if video_col.button("Make annotated video"):
         video_col.download_button("Annotated video (MP4)", video, f"{stem}.annotated.mp4", "video/mp4")
     except ActionLabError as error:
         video_col.error(str(error))
-st.caption(f"Model: {model.name} ({model.spec.architecture}) from {model.source}")
+st.caption(f"Model: {model.name} ({model.spec.architecture}), {model.origin}")

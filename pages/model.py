@@ -1,8 +1,8 @@
 import streamlit as st
 
-from core.models import hub
+from core.models.card import expected_rows
 from core.training.evaluation import LOOKALIKES, within
-from core.views.charts import confusion_figure, per_class_figure, training_figure
+from core.views.charts import confusion_figure, estimate_figure, per_class_figure, training_figure
 from pages._app.common import current_bundle, use_app_navigation
 
 use_app_navigation()
@@ -13,18 +13,50 @@ if model is None:
 spec = model.spec
 validation = model.metrics.get("validation", {})
 training = model.metrics.get("training", {})
+estimate = model.metrics.get("cross_validation")
 
-origin = "from the Hugging Face Hub" if hub.is_hub_ref(model.source) else "bundled with the app"
-st.markdown(f"**{spec.name}**: `{spec.architecture}`, loaded from `{model.source}` ({origin}).")
-cols = st.columns(4)
-cols[0].metric("Validation clip accuracy", f"{validation.get('accuracy', float('nan')):.1%}")
-cols[1].metric("Parameters", f"{model.model.count_params():,}")
-cols[2].metric("Window", f"{spec.sequence_length} frames, {spec.window_s:.1f} s")
-cols[3].metric("Input", f"{spec.image_size[1]}x{spec.image_size[0]} at {spec.sampling_fps:g} fps")
-st.caption("Classes: " + ", ".join(spec.classes))
+st.markdown(f"**{spec.name}**: `{spec.architecture}`, {model.origin}.")
+st.caption(
+    f"{len(spec.classes)} classes: {', '.join(spec.classes)}. Each window: {spec.sequence_length} frames "
+    f"({spec.window_s:.2f} s) of {spec.image_size[1]}x{spec.image_size[0]} at {spec.sampling_fps:g} fps; "
+    f"{model.model.count_params():,} parameters."
+)
+
+if estimate:
+    accuracy = estimate["accuracy"]
+    st.subheader("Expected on new footage")
+    st.markdown(
+        f"Right action for **{accuracy['mean']:.1%}** of clips (worst fold {accuracy['min']:.1%}, best "
+        f"{accuracy['max']:.1%}): a {estimate['folds']}-fold cross-validation by group. Each fold's groups "
+        "(other people, other scenes) were judged by a model that never saw them and that chose its epoch "
+        "and thresholds on groups of its own."
+    )
+    rows = [
+        {"what": what, "mean": figures["mean"], "worst fold": figures["min"], "best fold": figures["max"]}
+        for what, figures in expected_rows(estimate)
+        if figures
+    ]
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={"mean": percent, "worst fold": percent, "best fold": percent},
+    )
+    st.plotly_chart(estimate_figure(estimate["per_class"]), width="stretch")
+    st.caption(f"Reproduce: `{estimate.get('command', 'python -m core crossval')}`")
+elif validation:
+    st.subheader(f"Validation: {validation['accuracy']:.1%} on one split")
+    st.caption(
+        "One split of groups, which also chose the epoch and the thresholds: expect less on new footage."
+    )
 
 if validation:
-    st.subheader(f"Validation: {validation['n_clips']} clips of groups {validation['groups']}")
+    out_of_fold = "protocol" in validation
+    st.subheader(
+        f"Out of fold: {validation['n_clips']} clips, every one judged by a model that never saw its group"
+        if out_of_fold
+        else f"Validation: {validation['n_clips']} clips of groups {validation['groups']}"
+    )
     left, right = st.columns(2)
     left.plotly_chart(confusion_figure(validation["classes"], validation["confusion"]), width="stretch")
     right.plotly_chart(per_class_figure(validation["per_class"]), width="stretch")
@@ -35,14 +67,17 @@ if validation:
             f"instrument): {figures['accuracy']:.1%} of their {figures['clips']} clips get the right one."
         )
         st.dataframe(figures["table"], hide_index=True)
-    open_set = validation.get("open_set")
     if spec.open_set is not None:
         rule = spec.open_set
-        accepted = f"; measured {open_set['known_accepted']:.1%}" if open_set else ""
+        fitted = (
+            "out-of-fold scores of every group"
+            if out_of_fold
+            else f"validation groups {list(rule.groups)}"
+        )
         st.markdown(
             f"**Open set**: known-ness score `{rule.score}`; a video below {rule.threshold:.4f} (a window "
-            f"below {rule.window_threshold:.4f}) is *unknown*. Chosen on validation groups "
-            f"{list(rule.groups)} to accept {rule.accepted:.0%} of their clips{accepted}."
+            f"below {rule.window_threshold:.4f}) is *unknown*. Fitted on {fitted} to accept "
+            f"{rule.accepted:.0%} of their clips."
         )
     else:
         st.markdown("**Open set**: none: this model always names one of its actions.")

@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from core.config import PROJECT_ROOT
 from core.errors import ModelError
 from core.models.calibration import CALIBRATION_FILE, FEATURE_SCORES, Calibration, read_arrays, write_arrays
 
@@ -104,6 +105,19 @@ class ModelBundle:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def origin(self) -> str:
+        """Where the bundle came from, in words a page can show: "bundled: models/<name>" for
+        one shipped with the app, the Hub reference for a download, else the folder's name
+        (never the machine's absolute path)."""
+        if self.source.startswith("hf://"):
+            return self.source
+        folder = Path(self.source)
+        try:
+            return f"bundled: {folder.resolve().relative_to(PROJECT_ROOT).as_posix()}"
+        except ValueError:
+            return f"folder {folder.name}"
 
     def describe(self) -> dict:
         return {

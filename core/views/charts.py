@@ -146,3 +146,32 @@ def training_figure(history: list[dict]) -> go.Figure:
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
     )
     return figure
+
+
+def estimate_figure(per_class: dict[str, dict]) -> go.Figure:
+    """Each class's cross-validated recall: the mean over folds as a bar, the worst and best
+    fold as the whisker (what a user may meet on new footage, and how much it varies)."""
+    names = sorted(per_class, key=lambda name: per_class[name]["mean"])
+    means = [per_class[n]["mean"] for n in names]
+    figure = go.Figure(
+        go.Bar(
+            x=means,
+            y=names,
+            orientation="h",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [per_class[n]["max"] - per_class[n]["mean"] for n in names],
+                "arrayminus": [per_class[n]["mean"] - per_class[n]["min"] for n in names],
+            },
+            text=[f"{m:.0%}" for m in means],
+            textposition="inside",
+            hovertemplate="%{y}: %{x:.1%} mean over folds<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis={"title": "right action (mean over folds; whiskers: worst and best fold)", "range": [0, 1.02]},
+        height=40 + 28 * len(names),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )
+    return figure

@@ -56,38 +56,65 @@ KIND_COLOURS = {
 }
 
 
-def flow_figure(steps: list[FlowStep], per_row: int = 6) -> go.Figure:
-    """The model's steps as boxes, left to right in rows, each with its output shape; colour by
-    kind of layer (convolution, pooling, recurrent, dense)."""
-    figure = go.Figure()
-    width, height, gap = 1.0, 0.62, 0.35
-    rows = (len(steps) + per_row - 1) // per_row
+FLOW_BOX = (1.0, 0.9)  # a step's box, width and height (axis units)
+FLOW_GAP = (0.45, 0.6)  # between boxes in a row, and between rows
+FLOW_CHARACTERS = 17  # a line of a box's text, in characters (11 px font in a 1.0-wide box)
+
+
+def flow_positions(count: int, per_row: int) -> list[tuple[float, float]]:
+    """Lower-left corners of ``count`` boxes in rows of ``per_row``, snaking: every other row
+    runs right to left, so the arrow into a new row drops straight down and crosses no box."""
+    (width, height), (gap_x, gap_y) = FLOW_BOX, FLOW_GAP
     positions = []
-    for index, step in enumerate(steps):
+    for index in range(count):
         row, column = divmod(index, per_row)
-        x0, y0 = column * (width + gap), -row * (height + 0.55)
-        positions.append((x0, y0))
+        column = per_row - 1 - column if row % 2 else column
+        positions.append((column * (width + gap_x), -row * (height + gap_y)))
+    return positions
+
+
+def flow_text(step: FlowStep) -> str:
+    """A box's text, its label wrapped to the box's width (long encoder names would spill over
+    the arrows and the next box)."""
+    import textwrap
+
+    label = "<br>".join(f"<b>{line}</b>" for line in textwrap.wrap(step.label, FLOW_CHARACTERS))
+    params = f"<br>{step.params:,} weights" if step.params else ""
+    return f"{label}<br>{step.shape_text}{params}"
+
+
+def flow_figure(steps: list[FlowStep], per_row: int = 5) -> go.Figure:
+    """The model's steps as boxes in rows, each with its output shape; colour by kind of layer
+    (convolution, pooling, recurrent, dense); arrows run between boxes, never over them."""
+    figure = go.Figure()
+    (width, height), (gap_x, gap_y) = FLOW_BOX, FLOW_GAP
+    rows = (len(steps) + per_row - 1) // per_row
+    positions = flow_positions(len(steps), per_row)
+    for step, (x0, y0) in zip(steps, positions, strict=True):
         figure.add_shape(
             type="rect", x0=x0, y0=y0, x1=x0 + width, y1=y0 + height, fillcolor=KIND_COLOURS[step.kind],
             line={"color": "#555", "width": 1},
         )  # fmt: skip
-        params = f"<br>{step.params:,} weights" if step.params else ""
         figure.add_annotation(
             x=x0 + width / 2, y=y0 + height / 2, showarrow=False, font={"size": 11, "color": "#111"},
-            text=f"<b>{step.label}</b><br>{step.shape_text}{params}",
+            text=flow_text(step),
         )  # fmt: skip
     for (x0, y0), (x1, y1) in zip(positions, positions[1:], strict=False):
-        same_row = y0 == y1
-        start = (x0 + width, y0 + height / 2) if same_row else (x0 + width / 2, y0)
-        end = (x1, y1 + height / 2) if same_row else (x1 + width / 2, y1 + height)
+        if y0 == y1:  # along the row, either way: edge to facing edge
+            leftwards = x1 < x0
+            start = (x0 if leftwards else x0 + width, y0 + height / 2)
+            end = (x1 + width if leftwards else x1, y1 + height / 2)
+        else:  # down into the next row, straight
+            start, end = (x0 + width / 2, y0), (x1 + width / 2, y1 + height)
         figure.add_annotation(
             x=end[0], y=end[1], ax=start[0], ay=start[1], xref="x", yref="y", axref="x", ayref="y",
             showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#555", text="",
         )  # fmt: skip
-    figure.update_xaxes(visible=False, range=[-0.1, per_row * (width + gap)])
-    figure.update_yaxes(visible=False, range=[-(rows - 1) * (height + 0.55) - 0.1, height + 0.1])
+    columns = min(per_row, len(steps))
+    figure.update_xaxes(visible=False, range=[-0.1, columns * (width + gap_x) - gap_x + 0.1])
+    figure.update_yaxes(visible=False, range=[-(rows - 1) * (height + gap_y) - 0.1, height + 0.1])
     margin = {"l": 0, "r": 0, "t": 0, "b": 0}
-    figure.update_layout(height=40 + rows * 120, margin=margin, plot_bgcolor="white")
+    figure.update_layout(height=40 + rows * 140, margin=margin, plot_bgcolor="white")
     return figure
 
 
@@ -233,24 +260,102 @@ def space_time_figure(slice_: np.ndarray, fps: float, kernel: int = 3) -> go.Fig
     return figure
 
 
+SCATTER_PX = (700, 330)  # the plot area a label is placed in, roughly (pixels)
+LABEL_PX = (7, 16)  # one character of a point's label, and a line
+# directions a label may move from its point, tried in turn at growing distances
+LABEL_DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, -1), (-1, 1), (1, -1))
+LABEL_STEPS = 8  # distances tried: 1 to 8 lines (up, down) or 1 to 8 half-labels (sideways)
+
+
+def _label_offsets(width: float):
+    """Candidate centres of a ``width``-pixel label relative to its point, nearest first."""
+    for step in range(1, LABEL_STEPS + 1):
+        for dx, dy in LABEL_DIRECTIONS:
+            yield dx * (width / 2 + 6) * (1 + (step - 1) * 0.5), dy * LABEL_PX[1] * (step + 0.25)
+
+
+def label_offsets(
+    xs: list[float], ys: list[float], texts: list[str], radii: list[float] | None = None
+) -> list[tuple[float, float]]:
+    """Where each point's label goes, as a pixel offset of its centre from the point (x right,
+    y up), such that no two labels overlap nor cover a point, where the plot's room allows (x on
+    a log axis, y a share; ``radii``: each marker's, in pixels): each label, highest point first,
+    takes the nearest free place; a label away from its point gets a leader line
+    (``results_scatter``)."""
+    logs = np.log10(np.maximum(np.asarray(xs, float), 1e-9))
+    span = max(float(logs.max() - logs.min()), 1e-9)
+    px = (logs - logs.min()) / span * SCATTER_PX[0]
+    py = np.asarray(ys, float) / 1.05 * SCATTER_PX[1]
+    reach = np.asarray(radii if radii is not None else [4.0] * len(texts), float)
+    placed: list[tuple[float, float, float, float]] = []
+    offsets = [(0.0, 0.0)] * len(texts)
+
+    def crowding(rect: tuple[float, float, float, float], index: int) -> tuple[float, int]:
+        """(area shared with labels placed before, other points under it): lower is better."""
+        x0, y0, x1, y1 = rect
+        shared = sum(
+            max(0.0, min(x1, a1) - max(x0, a0)) * max(0.0, min(y1, b1) - max(y0, b0))
+            for a0, b0, a1, b1 in placed
+        )
+        points = sum(
+            1
+            for j in range(len(texts))
+            if x0 - reach[j] < px[j] < x1 + reach[j] and y0 - reach[j] < py[j] < y1 + reach[j]
+        )
+        return shared, points
+
+    for index in np.argsort(-py, kind="stable"):
+        width, height = len(texts[index]) * LABEL_PX[0], LABEL_PX[1]
+        best = None
+        for dx, dy in _label_offsets(width):
+            cx, cy = px[index] + dx, py[index] + dy
+            rect = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+            score = crowding(rect, index)
+            if best is None or score < best[0]:
+                best = (score, (dx, dy), rect)
+            if score == (0.0, 0):
+                break
+        offsets[index] = best[1]
+        placed.append(best[2])
+    return offsets
+
+
+def _marker_size(row: dict) -> float:
+    """A point's diameter in pixels: larger for more parameters."""
+    return 8 + 4 * np.log10(max(row["params"], 1))
+
+
 def results_scatter(rows: list[dict], task: str) -> go.Figure:
     """Accuracy against CPU latency per clip, one point per approach (latency on a log axis),
     one colour per footing (on pretrained eyes, from scratch)."""
     figure = go.Figure()
     footings = {"pretrained": ("On pretrained eyes", "#66c2a5"), "scratch": ("From scratch", "#8da0cb")}
+    plotted = [row for row in rows if row["accuracy"].get(task) is not None]
+    offsets = label_offsets(
+        [row["latency_ms_batch1"] for row in plotted],
+        [row["accuracy"][task] for row in plotted],
+        [row["architecture"] for row in plotted],
+        [_marker_size(row) / 2 for row in plotted],
+    )
+    for row, (dx, dy) in zip(plotted, offsets, strict=True):
+        near = abs(dy) < LABEL_PX[1] * 1.5 and abs(dx) < len(row["architecture"]) * LABEL_PX[0]
+        figure.add_annotation(
+            x=np.log10(row["latency_ms_batch1"]), y=row["accuracy"][task], text=row["architecture"],
+            ax=dx, ay=-dy, showarrow=True, arrowwidth=1, arrowcolor="#999" if not near else "rgba(0,0,0,0)",
+            font={"size": 11}, standoff=5,
+        )  # fmt: skip
     for footing, (name, colour) in footings.items():
-        own = [row for row in rows if row.get("footing", "scratch") == footing]
+        own = [row for row in plotted if row.get("footing", "scratch") == footing]
         if not own:
             continue
         figure.add_trace(
             go.Scatter(
                 x=[row["latency_ms_batch1"] for row in own],
                 y=[row["accuracy"].get(task) for row in own],
-                mode="markers+text",
+                mode="markers",
                 name=name,
                 text=[row["architecture"] for row in own],
-                textposition="top center",
-                marker={"size": [8 + 4 * np.log10(max(row["params"], 1)) for row in own], "color": colour},
+                marker={"size": [_marker_size(row) for row in own], "color": colour},
                 hovertemplate="%{text}: %{y:.1%} at %{x:.1f} ms per clip<extra></extra>",
             )
         )

@@ -1,5 +1,11 @@
-"""The Compare page's direction-by-action view, from rows shaped as ``results.json`` holds them."""
+"""The Compare page's views, from rows shaped as ``results.json`` holds them, and the Learn
+pages' data-flow diagram."""
 
+import json
+
+import numpy as np
+
+from core.training.compare import APPROACHES_DIR
 from core.views.learn_charts import (
     actions_by_direction,
     direction_by_action_figure,
@@ -49,3 +55,62 @@ def test_a_pages_note_gives_its_models_share_beside_the_best_on_pretrained_eyes(
     assert direction_note(TABLE, "effnet_lrcn", None) == ""
     assert direction_note(TABLE, "effnet_lrcn", "Surfing") == ""
     assert direction_note(TABLE, "pose_lstm", "Dunk") == ""
+
+
+def test_flow_boxes_snake_so_no_arrow_crosses_a_box():
+    from core.views.flow import FlowStep
+    from core.views.learn_charts import FLOW_BOX, FLOW_CHARACTERS, flow_figure, flow_positions
+
+    positions = flow_positions(12, 5)
+    assert [round(x, 2) for x, _ in positions[:6]] == [
+        0.0,
+        1.45,
+        2.9,
+        4.35,
+        5.8,
+        5.8,
+    ]  # row 2 starts under row 1's end
+    steps = [
+        FlowStep(f"EfficientNet-Lite0 (frozen, ImageNet) per frame {i}", "conv", (13, 1280), 0)
+        for i in range(12)
+    ]
+    figure = flow_figure(steps)
+    boxes = [(s.x0, s.y0, s.x1, s.y1) for s in figure.layout.shapes]
+    for note in figure.layout.annotations:
+        if note.showarrow:  # the arrow's straight line meets a box only at its own two ends
+            for t in np.linspace(0.05, 0.95, 19):
+                x, y = note.ax + t * (note.x - note.ax), note.ay + t * (note.y - note.ay)
+                assert not any(x0 < x < x1 and y0 < y < y1 for x0, y0, x1, y1 in boxes)
+        else:  # the text stays within its box: lines no longer than the box holds
+            lines = note.text.replace("<b>", "").replace("</b>", "").split("<br>")
+            assert max(len(line) for line in lines) <= FLOW_CHARACTERS
+            assert len(lines) * 14 < FLOW_BOX[1] * 140  # 11 px text, about 140 px a row
+
+
+def test_the_compare_scatters_labels_do_not_overlap():
+    from core.views.learn_charts import LABEL_PX, SCATTER_PX, label_offsets, results_scatter
+
+    rows = json.loads((APPROACHES_DIR / "results.json").read_text())["rows"]
+    for task in ("action", "direction"):
+        xs = np.log10([row["latency_ms_batch1"] for row in rows])
+        ys = [row["accuracy"][task] for row in rows]
+        texts = [row["architecture"] for row in rows]
+        radii = [(8 + 4 * np.log10(row["params"])) / 2 for row in rows]  # the markers' own
+        offsets = label_offsets([row["latency_ms_batch1"] for row in rows], ys, texts, radii)
+        px = (xs - xs.min()) / (xs.max() - xs.min()) * SCATTER_PX[0]
+        py = np.asarray(ys) / 1.05 * SCATTER_PX[1]
+        rects = []
+        for i, (dx, dy) in enumerate(offsets):
+            width, height = len(texts[i]) * LABEL_PX[0], LABEL_PX[1]
+            cx, cy = px[i] + dx, py[i] + dy
+            rects.append((cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2))
+            assert not any(  # no label covers a point, its own included
+                cx - width / 2 - 4 < px[j] < cx + width / 2 + 4
+                and cy - height / 2 - 4 < py[j] < cy + height / 2 + 4
+                for j in range(len(rows))
+            )
+        for i, a in enumerate(rects):
+            for b in rects[i + 1 :]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (task, a, b)
+        figure = results_scatter(rows, task)
+        assert sorted(note.text for note in figure.layout.annotations if note.showarrow) == sorted(texts)
