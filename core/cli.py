@@ -254,6 +254,11 @@ def cmd_crossval(args) -> int:
     )
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     estimate = cross_validate(args.data_dir, config, args.cache_dir, args.command_line, log=log)
+    if args.oof:
+        lines = (
+            json.dumps({"fold": f.fold.index + 1, **j.to_dict()}) for f in estimate.folds for j in f.judged
+        )
+        Path(args.oof).write_text("\n".join(lines) + "\n")
     if args.out:
         train_final(args.data_dir, estimate, args.out, args.cache_dir, log=log)
         log(f"bundle written to {args.out}")
@@ -440,6 +445,7 @@ def parser() -> argparse.ArgumentParser:
     )
     crossval.add_argument("--open-set", default="knn_energy", choices=[*OPEN_SET_SCORES, "none"])
     crossval.add_argument("--out", help="also train the bundle on every group with the folds' choices")
+    crossval.add_argument("--oof", help="write every clip's out-of-fold judgement here (JSON lines)")
     crossval.add_argument("--cache-dir", help="where decoded frames and features are cached")
     crossval.add_argument("--json", action="store_true")
     crossval.set_defaults(run=cmd_crossval)

@@ -5,10 +5,12 @@ from core.views.learn_charts import (
     direction_by_action_figure,
     direction_lesson,
     results_scatter,
+    sequence_against_frame,
+    spread_lesson,
     stacked_timelines,
 )
 from pages._app.common import demo_clip, use_app_navigation
-from pages._app.learn import FOOTINGS, TASKS, approach_ref, clip_timeline, results
+from pages._app.learn import FOOTINGS, TASKS, approach_ref, clip_timeline, estimates, results
 
 use_app_navigation()
 st.title("Compare the approaches")
@@ -27,12 +29,25 @@ if table is None:
     st.info("No results yet: `python -m core compare ../shared/data/ucf101 --json` writes them.")
 else:
     rows = table["rows"]
+    expected = estimates()
+
+    def new_footage(row: dict) -> dict:
+        estimate = expected.get(row["architecture"])
+        if estimate is None:
+            return {"which action, new footage": None, "folds": "not cross-validated"}
+        accuracy = estimate["accuracy"]
+        return {
+            "which action, new footage": accuracy["mean"],
+            "folds": f"{accuracy['min']:.0%}-{accuracy['max']:.0%}",
+        }
+
     st.dataframe(
         [
             {
                 "approach": row.get("approach") or row["architecture"],
                 "footing": FOOTINGS[row.get("footing", "scratch")],
-                **{label: row["accuracy"].get(task) for task, label in TASKS.items()},
+                **new_footage(row),
+                **{f"{label} (one split)": row["accuracy"].get(task) for task, label in TASKS.items()},
                 "cricket pair": (row.get("within") or {}).get("cricket"),
                 "actions": row.get("classes"),
                 "stopped by": (row.get("stopped_by") or {}).get("action"),
@@ -48,12 +63,28 @@ else:
         hide_index=True,
         column_config={
             label: st.column_config.NumberColumn(format="percent")
-            for label in (*TASKS.values(), "cricket pair")
+            for label in (
+                "which action, new footage",
+                *(f"{label} (one split)" for label in TASKS.values()),
+                "cricket pair",
+            )
         },
     )
     task = st.radio("Accuracy on", list(TASKS), format_func=TASKS.get, horizontal=True)
-    st.plotly_chart(results_scatter(rows, task), width="stretch")
-    st.caption(f"Measured by `{table['command']}` on validation groups {table['validation_groups']}.")
+    st.plotly_chart(results_scatter(rows, task, expected), width="stretch")
+    st.caption(
+        "*New footage*: a cross-validation by group (`python -m core crossval`, its command in "
+        "`models/approaches/crossval/`): each fold's groups judged by a model that never saw them, "
+        "the mean and the worst and best fold. *One split*: measured by "
+        f"`{table['command']}` on validation groups {table['validation_groups']}, which also chose "
+        "each model's epoch: expect less on new footage."
+    )
+    lesson = spread_lesson(expected)
+    if lesson:
+        st.markdown(lesson)
+    sequence = sequence_against_frame(expected)
+    if sequence:
+        st.markdown(sequence)
 
     pretrained = [row for row in rows if row.get("footing") == "pretrained"]
     lesson = direction_lesson(pretrained)

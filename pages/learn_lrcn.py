@@ -2,8 +2,8 @@ import numpy as np
 import streamlit as st
 
 from core.views.introspect import frame_feature_maps, prediction_after_each_frame
-from core.views.learn_charts import class_lines_figure, maps_figure
-from pages._app.learn import approach_page, computed_once, first_window
+from core.views.learn_charts import class_lines_figure, maps_figure, sequence_against_frame
+from pages._app.learn import approach_page, computed_once, estimates, first_window
 
 INTRO = """
 **LRCN** (long-term recurrent convolutional network) is the idea behind the app's main model. A
@@ -52,3 +52,6 @@ def inside_the_lrcn(bundle, clip) -> None:
 
 
 approach_page("lrcn", "CNN + LSTM (LRCN)", INTRO, TRADEOFFS, inside_the_lrcn)
+sequence = sequence_against_frame(estimates())
+if sequence:
+    st.markdown(sequence)

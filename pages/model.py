@@ -70,9 +70,7 @@ if validation:
     if spec.open_set is not None:
         rule = spec.open_set
         fitted = (
-            "out-of-fold scores of every group"
-            if out_of_fold
-            else f"validation groups {list(rule.groups)}"
+            "out-of-fold scores of every group" if out_of_fold else f"validation groups {list(rule.groups)}"
         )
         st.markdown(
             f"**Open set**: known-ness score `{rule.score}`; a video below {rule.threshold:.4f} (a window "

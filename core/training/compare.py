@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 APPROACHES_DIR = PROJECT_ROOT / "models" / "approaches"
 RESULTS_FILE = "results.json"
+CROSSVAL_DIR = "crossval"  # <architecture>.json: ``python -m core crossval --json`` of an approach
 # the Learn pages' order: from no time at all to time inside the recurrent cell
 ORDER = ("single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose_lstm", "lrcn", "convlstm")
 Log = Callable[[str], None]
@@ -294,6 +295,18 @@ def compare(
     ranked = sorted(found, key=_place)
     rows = [_row(name, found[name], data_dir, val_groups, batch_size, log) for name in ranked]
     return Comparison(command, data_dir.name, sorted(val_groups), list(TASKS), rows)
+
+
+def estimates(root: str | Path = APPROACHES_DIR) -> dict[str, dict]:
+    """The approaches' cross-validated estimates on the action task, by architecture: what each
+    ``root/crossval/<architecture>.json`` holds (``python -m core crossval ... --json``, the
+    command inside). They sit beside the results table, which measures one split of groups; the
+    pages show both, each named for what it is."""
+    found = {}
+    for path in sorted((Path(root) / CROSSVAL_DIR).glob("*.json")):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        found[summary["settings"]["training"]["architecture"]] = summary
+    return found
 
 
 def write(comparison: Comparison, path: str | Path) -> Path:

@@ -35,9 +35,20 @@ from core.training.trainer import (
     with_mix,
 )
 
-# the architectures cross-validation can run: a head on the shared frozen EfficientNet-Lite0,
-# whose features are cached once for every fold
-ARCHITECTURES = ("effnet_lstm", "effnet_tcn", "effnet_mean", "effnet_attention")
+# the architectures cross-validation can run: a head on the shared frozen EfficientNet-Lite0's
+# pooled features, cached once for every fold: whole models that embed the backbone (the app's
+# candidates), and the Learn pages' approaches on pretrained eyes, whose model is the head alone
+ARCHITECTURES = (
+    "effnet_mean",
+    "effnet_lstm",
+    "effnet_tcn",
+    "effnet_attention",
+    "effnet_single_frame",
+    "effnet_late_fusion",
+    "effnet_early_fusion",
+    "effnet_slow_fusion",
+    "effnet_lrcn",
+)
 Log = Callable[[str], None]
 
 
@@ -93,7 +104,8 @@ class FeatureJudge:
     def __init__(self, head, calibration: Calibration | None, sequence_length: int, hop: int):
         from core.models.contract import with_logits
 
-        self.both, self.kernel, self.bias = with_logits(head)
+        self.head = head
+        self.with_logits = with_logits(head) if calibration and calibration.score in NEEDS_LOGITS else None
         self.calibration = calibration
         self.length, self.hop = sequence_length, hop
 
@@ -101,17 +113,26 @@ class FeatureJudge:
         """Each window's probabilities and known-ness score (None without calibration)."""
         starts = window_starts(len(features), self.length, self.hop)
         cut = cut_windows(features, starts, self.length)
-        probabilities, hidden = self.both(cut, training=False)
-        probabilities = np.asarray(probabilities)
+        logits = None
+        if self.with_logits is None:
+            probabilities = np.asarray(self.head(cut, training=False))
+        else:
+            both, kernel, bias = self.with_logits
+            probabilities, hidden = (np.asarray(x) for x in both(cut, training=False))
+            logits = hidden @ kernel + bias
         if self.calibration is None:
             return probabilities, None
-        logits = np.asarray(hidden) @ self.kernel + self.bias
         means = cut_windows(frame_scores(self.calibration, features), starts, self.length).mean(axis=1)
         return probabilities, window_scores(self.calibration, means, logits)
 
-    def judge(self, clip: Clip, features: np.ndarray, classes: list[str]) -> Judged:
+    def judge(
+        self, clip: Clip, features: np.ndarray, classes: list[str], mirrored: np.ndarray | None = None
+    ) -> Judged:
+        """The clip's verdict from its features as recorded (and, given them, the mirrored
+        frames' probabilities beside it, for flip test-time augmentation studies)."""
         probabilities, scores = self.windows(features)
         mean = probabilities.mean(axis=0)
+        flipped = () if mirrored is None else tuple(float(p) for p in self.windows(mirrored)[0].mean(axis=0))
         smoothed = () if scores is None else tuple(smoothed_rows(scores[:, None], KNOWNNESS_SMOOTHING)[:, 0])
         return Judged(
             clip.path.name,
@@ -121,6 +142,8 @@ class FeatureJudge:
             float(mean.max()),
             None if scores is None else float(scores.mean()),
             tuple(float(s) for s in smoothed),
+            tuple(float(p) for p in mean),
+            flipped,
         )
 
     def score(self, features: np.ndarray) -> float:
@@ -186,7 +209,8 @@ def _build(training: TrainingConfig, classes: list[str], seed: int):
     keras.utils.set_random_seed(seed)
     shape = contract.InputShape(training.sequence_length, training.image_size, training.image_width)
     model = registry.build(training.architecture, shape, len(classes))
-    return model, contract.split(model)[1]
+    parts = contract.split(model)
+    return model, model if parts is None else parts[1]  # a Learn approach's model is its head
 
 
 def fit_all(
@@ -223,7 +247,7 @@ def run_fold(job: FoldJob) -> FoldResult:
     )
     judge = FeatureJudge(main.head, main.calibration, training.sequence_length, training.hop_frames)
     test = part(fold.test_groups, classes)
-    judged = tuple(judge.judge(c, base.features(c.path)[0], classes) for c in test)
+    judged = tuple(judge.judge(c, base.features(c.path)[0], classes, base.features(c.path)[1]) for c in test)
     calibration = main.calibration
     result = FoldResult(
         fold,

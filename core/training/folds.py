@@ -96,6 +96,20 @@ class Judged:
     confidence: float
     score: float | None  # the clip's known-ness (its windows' mean score)
     windows: tuple[float, ...] = ()  # its windows' smoothed known-ness
+    probabilities: tuple[float, ...] = ()  # its windows' mean probabilities, by class
+    mirrored: tuple[float, ...] = ()  # the same for the clip mirrored (what flip TTA would add)
+
+    def to_dict(self) -> dict:
+        """One line of ``crossval --oof``: enough to score ensembles and flip TTA afterwards."""
+        return {
+            "clip": self.clip,
+            "group": self.group,
+            "true": self.true,
+            "predicted": self.predicted,
+            "score": self.score,
+            "probabilities": [round(p, 6) for p in self.probabilities],
+            "mirrored": [round(p, 6) for p in self.mirrored],
+        }
 
 
 @dataclass(frozen=True)

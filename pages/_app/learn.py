@@ -16,11 +16,13 @@ from core.engine.windows import window_indices
 from core.errors import ActionLabError
 from core.media.video import read_frames, staged
 from core.models.registry import footings_of
+from core.training.compare import CROSSVAL_DIR
+from core.training.compare import estimates as approach_estimates
 from core.training.dataset import label_in_name
 from core.views.charts import timeline_figure
 from core.views.flow import bundle_flow
 from core.views.introspect import direction_check
-from core.views.learn_charts import direction_figure, direction_note, flow_figure
+from core.views.learn_charts import direction_figure, direction_note, flow_figure, shown_accuracy
 from pages._app.common import (
     current_bundle,
     demo_clip,
@@ -57,6 +59,17 @@ def _results(modified: float) -> dict:
 def results() -> dict | None:
     """``models/approaches/results.json`` (written by ``python -m core compare``), if present."""
     return _results(RESULTS_FILE.stat().st_mtime) if RESULTS_FILE.is_file() else None
+
+
+@st.cache_data(show_spinner=False)
+def _estimates(modified: tuple[float, ...]) -> dict[str, dict]:
+    return approach_estimates(APPROACHES_DIR)
+
+
+def estimates() -> dict[str, dict]:
+    """The approaches' cross-validated estimates (``models/approaches/crossval/``), by architecture."""
+    files = sorted((APPROACHES_DIR / CROSSVAL_DIR).glob("*.json"))
+    return _estimates(tuple(f.stat().st_mtime for f in files))
 
 
 def result_row(architecture: str) -> dict | None:
@@ -113,9 +126,12 @@ def _measured(approach: str) -> None:
             continue
         st.markdown(f"**{FOOTINGS[footing]}** (`{row['architecture']}`)")
         cols = st.columns(6)
+        estimate = estimates().get(row["architecture"])
         for col, (task, label) in zip(cols[:2], TASKS.items(), strict=True):
-            accuracy = row["accuracy"].get(task)
+            accuracy, spread = shown_accuracy(row, task, estimates())
             col.metric(label, "-" if accuracy is None else f"{accuracy:.1%}")
+            if spread is not None:
+                col.caption(f"new footage: folds {spread['min']:.0%}-{spread['max']:.0%}")
         cols[2].metric("Parameters", f"{row['params']:,}")
         cols[3].metric("FLOPs per clip", f"{row['flops_per_clip'] / 1e6:,.0f} M")
         cols[4].metric("Latency, 1 clip", f"{row['latency_ms_batch1']:.1f} ms")
@@ -129,7 +145,13 @@ def _measured(approach: str) -> None:
         if notes:
             text = "; ".join(notes)
             st.caption(text[0].upper() + text[1:] + ".")
-    st.caption(f"Clip accuracy on the validation groups; from `{results()['command']}`.")
+        if estimate is not None:
+            st.caption(
+                f"Which action: cross-validated by group ({estimate['folds']} folds; the range is the worst "
+                f"and best fold), from `{estimate.get('command', 'python -m core crossval')}`; on one "
+                f"split it scored {row['accuracy']['action']:.1%}."
+            )
+    st.caption(f"Other figures: clip accuracy on the validation groups; from `{results()['command']}`.")
 
 
 def approach_page(

@@ -100,13 +100,23 @@ def test_a_non_video_upload_shows_an_error_and_the_page_stays_usable(tmp_path):
     assert not app.error and "Surfing" in app.success[0].value
 
 
-def test_model_page_shows_the_default_models_card_metrics_and_curves(default_bundle):
+def test_model_page_leads_with_the_estimate_for_new_footage(default_bundle):
     app = open_page("pages/model.py")
-    values = {m.label: m.value for m in app.metric}
-    assert values["Validation clip accuracy"] == f"{default_bundle.metrics['validation']['accuracy']:.1%}"
-    assert values["Parameters"] == f"{default_bundle.model.count_params():,}"
-    assert "effnet_lstm" in app.markdown[0].value
-    assert len(app.get("plotly_chart")) == 3  # confusion, per-class, training curves
+    estimate = default_bundle.metrics["cross_validation"]
+    assert app.subheader[0].value == "Expected on new footage"
+    table = app.dataframe[0].value
+    assert table["what"][0] == "Right action, clip by clip"
+    assert (
+        table["mean"][0] == estimate["accuracy"]["mean"]
+        and table["worst fold"][0] == estimate["accuracy"]["min"]
+    )
+    assert f"{estimate['accuracy']['mean']:.1%}" in app.markdown[1].value
+    assert "Out of fold" in app.subheader[1].value  # the single split is no headline any more
+    assert len(app.get("plotly_chart")) == 4  # per-class ranges, confusion, per-class, training curve
+    # where it came from, in words: never the machine's own path
+    assert "bundled: models/" in app.markdown[0].value
+    shown = " ".join(e.value for e in [*app.markdown, *app.caption] if isinstance(e.value, str))
+    assert str(PROJECT_ROOT) not in shown
 
 
 def test_model_picker_switches_to_the_convlstm():

@@ -166,3 +166,16 @@ def test_committed_results_table_matches_its_bundles():
             assert row["accuracy"][task] == trained.metrics["validation"]["accuracy"]
         if row["bundles"]["direction"]:
             assert_shares_make_the_accuracy(row, SHARED / table["data"])
+
+
+def test_the_approaches_estimates_are_read_by_architecture(tmp_path):
+    from core.training.compare import CROSSVAL_DIR, estimates
+
+    assert estimates(tmp_path) == {}
+    (tmp_path / CROSSVAL_DIR).mkdir()
+    summary = {
+        "accuracy": {"mean": 0.8, "min": 0.7, "max": 0.9},
+        "settings": {"training": {"architecture": "effnet_lrcn"}},
+    }
+    (tmp_path / CROSSVAL_DIR / "any-name.json").write_text(json.dumps(summary))
+    assert estimates(tmp_path) == {"effnet_lrcn": summary}

@@ -4,6 +4,7 @@ pages' data-flow diagram."""
 import json
 
 import numpy as np
+import pytest
 
 from core.training.compare import APPROACHES_DIR
 from core.views.learn_charts import (
@@ -114,3 +115,59 @@ def test_the_compare_scatters_labels_do_not_overlap():
                 assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (task, a, b)
         figure = results_scatter(rows, task)
         assert sorted(note.text for note in figure.layout.annotations if note.showarrow) == sorted(texts)
+
+
+def _estimate(architecture: str, mean: float, low: float, high: float, epochs=(3, 5)) -> dict:
+    return {
+        "folds": 6,
+        "accuracy": {"mean": mean, "min": low, "max": high},
+        "settings": {"training": {"architecture": architecture}, "best_epochs": list(epochs)},
+    }
+
+
+ESTIMATES = {
+    "effnet_single_frame": _estimate("effnet_single_frame", 0.84, 0.78, 0.90),
+    "effnet_lrcn": _estimate("effnet_lrcn", 0.82, 0.74, 0.91, epochs=(2, 9)),
+    "effnet_slow_fusion": _estimate("effnet_slow_fusion", 0.60, 0.58, 0.62),
+}
+
+
+def test_a_cross_validated_approach_is_shown_at_its_mean_with_its_range():
+    from core.views.learn_charts import results_scatter, shown_accuracy
+
+    row = {"architecture": "effnet_lrcn", "accuracy": {"action": 0.88, "direction": 0.55}}
+    assert shown_accuracy(row, "action", ESTIMATES) == (0.82, ESTIMATES["effnet_lrcn"]["accuracy"])
+    assert shown_accuracy(row, "direction", ESTIMATES) == (0.55, None)  # estimated on actions only
+    rows = json.loads((APPROACHES_DIR / "results.json").read_text())["rows"]
+    figure = results_scatter(rows, "action", ESTIMATES)
+    crossval = [t for t in figure.data if "cross-validated" in t.name]
+    assert [list(t.text) for t in crossval] == [["effnet_single_frame", "effnet_slow_fusion", "effnet_lrcn"]]
+    assert list(crossval[0].y) == [0.84, 0.60, 0.82]
+    assert list(crossval[0].error_y.arrayminus) == pytest.approx([0.06, 0.02, 0.08])
+    single = [t for t in figure.data if "one split" in t.name]
+    assert all(t.marker.symbol == "circle-open" for t in single)
+    assert sum(len(t.x) for t in figure.data) == len(rows)
+
+
+def test_approaches_closer_than_their_folds_vary_are_not_ranked():
+    from core.views.learn_charts import spread_lesson, too_close_to_call
+
+    pairs = too_close_to_call(ESTIMATES)
+    assert [(a, b) for a, b, _, _ in pairs] == [("effnet_single_frame", "effnet_lrcn")]
+    assert pairs[0][2] == pytest.approx(0.02) and pairs[0][3] == pytest.approx(0.17)
+    lesson = spread_lesson(ESTIMATES)
+    assert lesson.startswith("1 of the 3 pairs") and "`effnet_single_frame` and `effnet_lrcn`" in lesson
+    apart = {k: v for k, v in ESTIMATES.items() if k != "effnet_lrcn"}
+    assert spread_lesson(apart).endswith("the ranking holds.")
+
+
+def test_the_sequence_lesson_reads_the_measured_estimates():
+    from core.views.learn_charts import sequence_against_frame
+
+    text = sequence_against_frame(ESTIMATES)
+    assert text.startswith("**On new scenes, the sequence model loses to a single frame.**")
+    assert "82.0% of clips (folds 74%-91%)" in text and "84.0% (78%-90%)" in text
+    assert "less than the folds vary" in text and "after 2-9 epochs" in text
+    better = {**ESTIMATES, "effnet_lrcn": _estimate("effnet_lrcn", 0.95, 0.93, 0.97)}
+    assert "the sequence model beats a single frame" in sequence_against_frame(better)
+    assert sequence_against_frame({"effnet_lrcn": ESTIMATES["effnet_lrcn"]}) == ""
