@@ -204,24 +204,34 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from core.training.trainer import TrainingConfig, train
+def _training_config(args, **specific):
+    """The training settings ``train`` and ``crossval`` share, from their options."""
+    from core.training.trainer import TrainingConfig
 
-    config = TrainingConfig(
+    return TrainingConfig(
         architecture=args.arch,
-        task=args.task,
         epochs=args.epochs,
         patience=args.patience,
         batch_size=args.batch_size,
         windows_per_clip=args.windows_per_clip,
         learning_rate=args.learning_rate,
         seed=args.seed,
+        classes=tuple(args.classes),
+        open_set="" if args.open_set == "none" else args.open_set,
+        **specific,
+    )
+
+
+def cmd_train(args) -> int:
+    from core.training.trainer import train
+
+    config = _training_config(
+        args,
+        task=args.task,
         val_groups=tuple(args.val_groups),
         strategy=args.strategy,
         cpu_devices=args.cpu_devices,
         limit_clips=args.limit_clips,
-        classes=tuple(args.classes),
-        open_set="" if args.open_set == "none" else args.open_set,
     )
     train(args.data_dir, config, args.out, args.command_line, cache_dir=args.cache_dir)
     return 0
@@ -230,19 +240,8 @@ def cmd_train(args) -> int:
 def cmd_crossval(args) -> int:
     from core.training.crossval import cross_validate, train_final
     from core.training.folds import CrossValConfig
-    from core.training.trainer import TrainingConfig
 
-    training = TrainingConfig(
-        architecture=args.arch,
-        epochs=args.epochs,
-        patience=args.patience,
-        batch_size=args.batch_size,
-        windows_per_clip=args.windows_per_clip,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        classes=tuple(args.classes),
-        open_set="" if args.open_set == "none" else args.open_set,
-    )
+    training = _training_config(args)
     config = CrossValConfig(
         training,
         folds=args.folds,
@@ -337,6 +336,16 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _training_options(command: argparse.ArgumentParser, defaults) -> None:
+    """The options of how a head is fitted, which ``train`` and ``crossval`` share."""
+    command.add_argument("--epochs", type=_positive(int), default=defaults.epochs)
+    command.add_argument("--patience", type=_positive(int), default=defaults.patience)
+    command.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size)
+    command.add_argument("--windows-per-clip", type=_positive(int), default=defaults.windows_per_clip)
+    command.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
+    command.add_argument("--seed", type=int, default=defaults.seed)
+
+
 def parser() -> argparse.ArgumentParser:
     from core.models.calibration import SCORES as OPEN_SET_SCORES
     from core.models.registry import architectures
@@ -376,12 +385,7 @@ def parser() -> argparse.ArgumentParser:
         help="action: the class folders; direction: was the clip played forwards or backwards",
     )
     defaults = TrainingConfig(architecture="")
-    train.add_argument("--epochs", type=_positive(int), default=defaults.epochs)
-    train.add_argument("--patience", type=_positive(int), default=defaults.patience)
-    train.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size)
-    train.add_argument("--windows-per-clip", type=_positive(int), default=defaults.windows_per_clip)
-    train.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
-    train.add_argument("--seed", type=int, default=defaults.seed)
+    _training_options(train, defaults)
     train.add_argument("--val-groups", type=_groups, default="8-11")
     train.add_argument(
         "--classes", type=_names, default="", help="comma-separated class folders to learn (default: all)"
@@ -434,12 +438,7 @@ def parser() -> argparse.ArgumentParser:
     )
     crossval.add_argument("--unknown", help="a folder of clips of actions the model is not taught")
     crossval.add_argument("--workers", type=_positive(int, zero_ok=True), default=0, help="0: one per core")
-    crossval.add_argument("--epochs", type=_positive(int), default=defaults.epochs)
-    crossval.add_argument("--patience", type=_positive(int), default=defaults.patience)
-    crossval.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size)
-    crossval.add_argument("--windows-per-clip", type=_positive(int), default=defaults.windows_per_clip)
-    crossval.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
-    crossval.add_argument("--seed", type=int, default=defaults.seed)
+    _training_options(crossval, defaults)
     crossval.add_argument(
         "--classes", type=_names, default="", help="comma-separated class folders (default: all)"
     )

@@ -42,7 +42,7 @@ import numpy as np
 from core.errors import DatasetError
 from core.models.calibration import NEEDS_LOGITS
 from core.training import crossval_worker as worker
-from core.training.dataset import Clip, label_in_name, scan
+from core.training.dataset import Clip, chosen_clips, label_in_name
 from core.training.folds import (
     LOOK_ALIKES,
     CrossValConfig,
@@ -190,15 +190,7 @@ def _left_out(classes: list[str], fold: int, count: int) -> tuple[str, ...]:
 
 
 def _clips(data_dir: str | Path, training: TrainingConfig) -> tuple[list[str], list[Clip]]:
-    folders, clips = scan(data_dir)
-    if training.classes:
-        missing = sorted(set(training.classes) - set(folders))
-        if missing:
-            raise DatasetError(
-                f"--classes names {missing}, which are not class folders of {data_dir}: {folders}."
-            )
-        folders = sorted(training.classes)
-        clips = [c for c in clips if c.label in training.classes]
+    folders, clips = chosen_clips(data_dir, training.classes)
     if any(c.group == 0 for c in clips):
         raise DatasetError(
             "Cross-validation by group needs UCF-style names with a group (v_<Class>_g08_c01.mp4); "

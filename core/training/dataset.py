@@ -72,13 +72,25 @@ class Split:
         """What metrics.json and the model card record about the split."""
         counts = {"train_clips": len(self.train), "val_clips": len(self.val)}
         if self.by_clip:
-            return {"by": "clip", "val_clip_names": [c.path.name for c in self.val], **counts}
+            return {
+                "by": "clip",
+                "val_clip_names": [c.path.name for c in self.val],
+                # by content, not name: a new take named like a training clip is still new
+                "train_clip_sha256": sorted({content_digest(c.path) for c in self.train}),
+                **counts,
+            }
         return {
             "by": "group",
             "train_groups": list(self.train_groups),
             "val_groups": list(self.val_groups),
             **counts,
         }
+
+
+def content_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (about a millisecond per megabyte)."""
+    with Path(path).open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def group_of(name: str) -> int:
@@ -128,6 +140,22 @@ def scan(data_dir: str | Path, groups: Iterable[int] | None = None) -> tuple[lis
     if not clips:
         raise DatasetError(f"No video clips found under {root} (expected <Class>/<clip>.mp4|avi).")
     return classes, clips
+
+
+def chosen_clips(data_dir: str | Path, classes: Iterable[str] = ()) -> tuple[list[str], list[Clip]]:
+    """``scan``, kept to ``classes`` when any are named (``--classes``): every one must be a class
+    folder of ``data_dir``."""
+    folders, clips = scan(data_dir)
+    classes = tuple(classes)
+    if classes:
+        missing = sorted(set(classes) - set(folders))
+        if missing:
+            raise DatasetError(
+                f"--classes names {missing}, which are not class folders of {data_dir}: {folders}."
+            )
+        folders = sorted(classes)
+        clips = [c for c in clips if c.label in classes]
+    return folders, clips
 
 
 def split_clips(clips: list[Clip], val_groups: Iterable[int] = DEFAULT_VAL_GROUPS) -> Split:
@@ -210,9 +238,7 @@ class FrameCache:
         again (new mtimes, same clips), or a clip reached through a link, keeps its cache. Hashing
         a clip costs about a millisecond per megabyte, far less than decoding it.
         """
-        with path.open("rb") as file:
-            content = hashlib.file_digest(file, "sha256").hexdigest()
-        return hashlib.sha256(f"{content}|{self.fps}|{self.size}".encode()).hexdigest()[:24]
+        return hashlib.sha256(f"{content_digest(path)}|{self.fps}|{self.size}".encode()).hexdigest()[:24]
 
     def frames(self, path: Path) -> np.ndarray:
         cached = self.root / f"{self._key(path)}.npy"

@@ -22,9 +22,9 @@ from core.training.calibrate import auroc
 from core.training.dataset import (
     DIRECTIONS,
     Clip,
+    content_digest,
     directed_views,
     evaluation_windows,
-    group_of,
     label_in_name,
     scan,
 )
@@ -54,11 +54,12 @@ class EvaluationReport:
     judgements: list = field(default_factory=list, repr=False)  # every clip's verdict
     # the bundle's own estimate for new footage (``core.training.crossval``), when it has one
     cross_validation: dict | None = None
-    trained_on: int = 0  # clips scored here whose group the bundle trained on
+    trained_clips: frozenset[str] = frozenset()  # clips scored here that the bundle trained on
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("judgements")
+        data["trained_on"] = len(data.pop("trained_clips"))
         data["accuracy"] = round(self.accuracy, 4)
         for optional in ("open_set", "cross_validation"):
             if data[optional] is None:
@@ -67,11 +68,11 @@ class EvaluationReport:
 
     def warnings(self) -> list[str]:
         """What a reader of these figures must know: clips the model learnt from flatter them."""
-        if not self.trained_on:
+        if not self.trained_clips:
             return []
         return [
-            f"{self.trained_on} of the {self.n_clips} clips scored here come from groups the model "
-            "trained on: their accuracy is no estimate for new footage"
+            f"{len(self.trained_clips)} of the {self.n_clips} clips scored here were used to train the "
+            "model (or come from its training groups): their accuracy is no estimate for new footage"
             + ("; the cross_validation block is." if self.cross_validation else ".")
         ]
 
@@ -179,7 +180,7 @@ def evaluate(
             if progress:
                 progress(done, total)
 
-    report = report_from(classes, judged(), known)
+    report = replace(report_from(classes, judged(), known), trained_clips=trained_clips(bundle, known))
     scores = []
     for done, path in enumerate([*unknown_clips, *others], start=len(known) + 1):
         scores.append(analyze(path, bundle).video_score())
@@ -191,13 +192,11 @@ def evaluate(
         open_set["unknown_skipped"] = [p.name for p in known_by_name]
     if others and open_set is not None:
         open_set |= _refusals(bundle, report, np.array(scores[len(unknown_clips) :]), "other_classes")
-    trained = set(bundle.metrics.get("split", {}).get("train_groups", []))
     return replace(
         report,
         skipped=len(clips) - len(known),
         open_set=open_set,
         cross_validation=bundle.metrics.get("cross_validation"),
-        trained_on=sum(1 for c in known if c.group in trained),
     )
 
 
@@ -220,7 +219,7 @@ def open_set_figures(
     calibration = bundle.spec.open_set
     if calibration is None:
         return None
-    unseen = _unseen(bundle, report.judgements)
+    unseen = _unseen(report)
     scores = np.array([j.knownness for j in unseen])
     if not len(scores):
         return None
@@ -238,21 +237,30 @@ def open_set_figures(
     return figures
 
 
-def _unseen(bundle: ModelBundle, judgements: list[Judgement]) -> list[Judgement]:
-    """The known clips the bundle did not train on: its kNN reference holds the training
-    clips' own frames, which would score as known as anything can. A bundle split by clip (a
-    user's own folder) names its validation clips; one split by group, its training groups."""
+def trained_clips(bundle: ModelBundle, clips: list[Clip]) -> frozenset[str]:
+    """The names of those ``clips`` the bundle trained on: its kNN reference holds the training
+    clips' own frames, which would score as known as anything can, and its head has seen them.
+    A bundle split by group names its training groups; one split by clip (a user's own folder)
+    the SHA-256 of its training clips' bytes, so a new take is new whatever its name (a bundle
+    from before that names only its held-back clips: every other clip counts as trained on)."""
     split = bundle.metrics.get("split", {})
     if split.get("by") == "clip":
+        if "train_clip_sha256" in split:
+            digests = set(split["train_clip_sha256"])
+            return frozenset(c.path.name for c in clips if content_digest(c.path) in digests)
         held_back = set(split["val_clip_names"])
-        return [j for j in judgements if j.clip in held_back]
+        return frozenset(c.path.name for c in clips if c.path.name not in held_back)
     trained = set(split.get("train_groups", []))
-    return [j for j in judgements if group_of(j.clip) not in trained]
+    return frozenset(c.path.name for c in clips if c.group in trained)
+
+
+def _unseen(report: EvaluationReport) -> list[Judgement]:
+    return [j for j in report.judgements if j.clip not in report.trained_clips]
 
 
 def _refusals(bundle: ModelBundle, report: EvaluationReport, unknown: np.ndarray, name: str) -> dict:
     """How the known clips' scores and ``unknown``'s compare, and how many of these it refuses."""
-    known = np.array([j.knownness for j in _unseen(bundle, report.judgements)])
+    known = np.array([j.knownness for j in _unseen(report)])
     return {
         f"{name}_auroc": round(auroc(known, unknown), 4),
         f"{name}_refused": round(float((unknown < bundle.spec.open_set.threshold).mean()), 4),

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from core.engine.knownness import energy_score, frame_scores
-from core.errors import ActionLabError, DatasetError
+from core.errors import ActionLabError
 from core.models import bundle as bundles
 from core.models.calibration import NEEDS_LOGITS
 from core.models.card import training_card
@@ -42,11 +42,11 @@ from core.training.dataset import (
     FrameCache,
     Split,
     augment,
+    chosen_clips,
     directed_views,
     evaluation_windows,
     feature_windows,
     labelled_windows,
-    scan,
     split_clips,
     task_classes,
 )
@@ -359,15 +359,7 @@ def train(
 
     if config.task not in TASKS:
         raise ActionLabError(f"Unknown task '{config.task}'. Choose one of: {', '.join(TASKS)}.")
-    folders, clips = scan(data_dir)
-    if config.classes:
-        missing = sorted(set(config.classes) - set(folders))
-        if missing:
-            raise DatasetError(
-                f"--classes names {missing}, which are not class folders of {data_dir}: {folders}."
-            )
-        folders = sorted(config.classes)
-        clips = [c for c in clips if c.label in config.classes]
+    folders, clips = chosen_clips(data_dir, config.classes)
     classes = task_classes(config.task, folders)
     split = split_clips(clips, config.val_groups)
     if config.limit_clips:

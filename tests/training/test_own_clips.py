@@ -101,3 +101,26 @@ def test_a_users_folder_trains_a_calibrated_bundle_that_says_how_it_was_split(tm
     strict = replace(taught.spec.open_set, threshold=between)
     figures = open_set_figures(replace(taught, spec=replace(taught.spec, open_set=strict)), report, None)
     assert figures["known_accepted"] == 0.0  # 4 of 6 if the training clips counted
+
+
+def test_new_takes_are_told_from_training_clips_by_content_not_by_name(tmp_path):
+    """evaluate on a folder of new takes: a take is new unless its bytes are a training clip's,
+    whatever it is called, so a folder of new takes gets open-set figures of its own."""
+    data = _own_folder(
+        tmp_path / "own",
+        {
+            "Archery": ["bow-1.mp4", "bow-2.mp4", "bow-3.mp4"],
+            "Surfing": ["wave-1.mp4", "wave-2.mp4", "wave-3.mp4"],
+        },
+    )
+    taught = bundle.load(train_tiny(data, tmp_path / "mine", "effnet_lstm", cache_dir=tmp_path / "cache"))
+    takes = tmp_path / "takes"
+    (takes / "Archery").mkdir(parents=True)
+    (takes / "Surfing").mkdir(parents=True)
+    shutil.copy(data / "Archery" / "bow-1.mp4", takes / "Archery" / "renamed-training-clip.mp4")
+    shutil.copy(UCF6 / "Archery" / "v_Archery_g20_c01.mp4", takes / "Archery" / "bow-1.mp4")  # new bytes
+    shutil.copy(UCF6 / "Surfing" / "v_Surfing_g20_c01.mp4", takes / "Surfing" / "take-2.mp4")
+    report = evaluate(takes, taught)
+    assert report.trained_clips == {"renamed-training-clip.mp4"}
+    assert report.to_dict()["trained_on"] == 1 and "used to train the model" in report.warnings()[0]
+    assert report.open_set is not None and report.open_set["known_accepted"] in (0.0, 0.5, 1.0)  # 2 new takes
