@@ -276,6 +276,7 @@ def _train_all_groups(
     metrics = {
         "task": "action",
         "cross_validation": estimate.to_dict(),
+        "open_set_curve": open_set_curve(estimate) if calibration is not None else [],
         "validation": out_of_fold_report(estimate),
         "split": {
             "by": "group",
@@ -299,6 +300,42 @@ def _train_all_groups(
     backbone = registry.backbone_provenance(training.architecture)
     card = crossval_card(spec, metrics, estimate.command, Path(data_dir).name, backbone=backbone)
     bundles.write_documents(folder, metrics, card)
+
+
+CURVE_ACCEPTED = (0.8, 0.85, 0.9, 0.95, 0.98, 0.99)  # shares of known clips a threshold may accept
+
+
+def open_set_curve(estimate: CrossValidation, accepted: tuple[float, ...] = CURVE_ACCEPTED) -> list[dict]:
+    """What each stricter or looser threshold would cost, on the out-of-fold scores: for each
+    share of known clips to accept, the video and window thresholds (fitted as the bundle's own
+    are), and what they give: known clips accepted, right among them, clips of untaught actions
+    refused, and clips of classes left out of training refused. A setting of how readily to say
+    "unknown" can be read off it without running the model again."""
+    from core.training.calibrate import thresholds
+
+    judged = estimate.out_of_fold()
+    scores = np.array([j.score for j in judged])
+    windows = np.concatenate([np.array(j.windows) for j in judged])
+    right = np.array([j.true == j.predicted for j in judged])
+    unknown = np.array([s for f in estimate.folds for s in f.unknown_scores])
+    left_out = np.array([s for f in estimate.folds for s in f.left_out_unknown])
+    curve = []
+    for share in accepted:
+        video, window = thresholds(scores, windows, share)
+        taken = scores >= video
+        point = {
+            "accepted_target": share,
+            "threshold": round(video, 5),
+            "window_threshold": round(window, 5),
+            "known_accepted": round(float(taken.mean()), 4),
+            "accepted_accuracy": round(float(right[taken].mean()), 4) if taken.any() else None,
+        }
+        if len(unknown):
+            point["unknown_refused"] = round(float((unknown < video).mean()), 4)
+        if len(left_out):
+            point["other_classes_refused"] = round(float((left_out < video).mean()), 4)
+        curve.append(point)
+    return curve
 
 
 def out_of_fold_report(estimate: CrossValidation) -> dict:

@@ -142,7 +142,8 @@ def test_evaluate_shows_the_estimate_and_says_when_clips_were_trained_on(run, da
     assert code == 0
     report = json.loads(stdout)
     assert report["cross_validation"] == summary
-    assert len(report["warnings"]) == 1 and "trained on" in report["warnings"][0]
+    assert report["trained_on"] == 6 and len(report["warnings"]) == 1
+    assert report["warnings"][0].startswith("6 of the 6 clips scored here were used to train the model")
 
 
 @pytest.mark.parametrize(
@@ -175,3 +176,19 @@ def test_an_interrupted_run_leaves_no_half_written_bundle(data, tmp_path):
     process.communicate(timeout=120)
     assert process.returncode != 0
     assert not out.exists() and not list(tmp_path.glob(".never.partial*"))
+
+
+def test_the_bundle_says_what_a_stricter_or_looser_threshold_costs(run):
+    _, out, _ = run
+    trained = bundles.load(out)
+    curve = trained.metrics["open_set_curve"]
+    assert [p["accepted_target"] for p in curve] == [0.8, 0.85, 0.9, 0.95, 0.98, 0.99]
+    calibrated = next(p for p in curve if p["accepted_target"] == trained.spec.open_set.accepted)
+    assert calibrated["threshold"] == pytest.approx(trained.spec.open_set.threshold, abs=1e-5)
+    assert calibrated["window_threshold"] == pytest.approx(trained.spec.open_set.window_threshold, abs=1e-5)
+    # looser thresholds accept more known clips and refuse fewer others
+    for looser, stricter in zip(curve[1:], curve, strict=False):
+        assert looser["threshold"] <= stricter["threshold"]
+        assert looser["known_accepted"] >= stricter["known_accepted"]
+        assert looser["unknown_refused"] <= stricter["unknown_refused"]
+        assert looser["other_classes_refused"] <= stricter["other_classes_refused"]
