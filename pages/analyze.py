@@ -7,6 +7,9 @@ import streamlit as st
 
 from core.config import VIDEO_SUFFIXES, sample_clips
 from core.engine.annotate import annotated_copy
+from core.engine.strictness import CALIBRATED
+from core.engine.strictness import applied as strictness_applied
+from core.engine.strictness import levels as strictness_levels
 from core.errors import ActionLabError
 from core.media.encode import browser_copy
 from core.media.video import frames_at, staged
@@ -28,7 +31,14 @@ def frame_strip(digest: str, _data: bytes, suffix: str, times_s: tuple[float, ..
 
 @st.cache_data(show_spinner="Drawing labels on every frame…", max_entries=8)
 def annotated_video(
-    digest: str, _data: bytes, suffix: str, model_ref: str, hop_s: float, smoothing: int, _timeline
+    digest: str,
+    _data: bytes,
+    suffix: str,
+    model_ref: str,
+    hop_s: float,
+    smoothing: int,
+    strictness: str,
+    _timeline,
 ):
     with staged(_data, suffix) as path:
         return annotated_copy(path, _timeline, path.parent, smoothing).read_bytes()
@@ -44,6 +54,18 @@ with st.expander("Settings"):
     hop_s = st.slider("Window hop (s)", 0.17, 2.0, config.hop_s, 0.17, help="Time between window starts.")
     smoothing = st.slider("Smoothing (windows)", 1, 9, 3, 2, help="Windows averaged before segmenting.")
     top_k = st.slider("Top-k", 1, len(model.spec.classes), 3)
+    settings_of_unknown = strictness_levels(model)
+    strictness = next((level for level in settings_of_unknown if level.name == CALIBRATED), None)
+    if len(settings_of_unknown) > 1:
+        strictness = st.select_slider(
+            "Say unknown",
+            settings_of_unknown,
+            value=strictness,
+            format_func=lambda level: level.name,
+            help="How readily a stretch that looks like none of the model's actions is called unknown. "
+            "Changes the display only: the analysis is not run again.",
+        )
+        st.caption(f"At this setting, on clips the model never saw: {strictness.cost()}.")
 
 upload = st.file_uploader("Video file", type=[s.lstrip(".") for s in VIDEO_SUFFIXES])
 with st.form("link", border=False):
@@ -100,6 +122,8 @@ except ActionLabError as error:
     st.error(str(error))
     st.stop()
 
+if strictness is not None:
+    timeline = strictness_applied(timeline, strictness)
 for warning in timeline.warnings:
     st.warning(warning)
 verdict = timeline.verdict()
@@ -162,7 +186,9 @@ json_col.download_button(
 )
 if video_col.button("Make annotated video"):
     try:
-        video = annotated_video(digest, data, suffix, model_ref, hop_s, smoothing, timeline)
+        video = annotated_video(
+            digest, data, suffix, model_ref, hop_s, smoothing, strictness.name if strictness else "", timeline
+        )
         video_col.download_button("Annotated video (MP4)", video, f"{stem}.annotated.mp4", "video/mp4")
     except ActionLabError as error:
         video_col.error(str(error))

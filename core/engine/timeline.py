@@ -24,6 +24,7 @@ class OpenSetRule:
     score: str
     threshold: float  # the whole video
     window_threshold: float  # one (smoothed) window
+    strictness: str = "as calibrated"  # how readily it says unknown (``core.engine.strictness``)
 
     @classmethod
     def of(cls, calibration) -> OpenSetRule:
@@ -207,6 +208,7 @@ class Timeline:
                 "score": self.open_set.score,
                 "threshold": round(self.open_set.threshold, 5),
                 "window_threshold": round(self.open_set.window_threshold, 5),
+                "strictness": self.open_set.strictness,
                 "video_score": None if verdict.score is None else round(verdict.score, 5),
             }
         return data
@@ -216,7 +218,7 @@ class Timeline:
         out = io.StringIO()
         writer = csv.writer(out)
         scored = self.knownness is not None and self.open_set is not None
-        extra = ["knownness", "known"] if scored else []
+        extra = ["knownness", "known", "strictness"] if scored else []
         writer.writerow(["start_s", "end_s", "top_label", "top_probability", *extra, *self.classes])
         known = self.known_windows()
         for i, (start, end, row) in enumerate(
@@ -224,7 +226,9 @@ class Timeline:
         ):
             best = int(row.argmax())
             label = self.classes[best] if known[i] else UNKNOWN
-            values = [f"{self.knownness[i]:.5f}", str(bool(known[i]))] if scored else []
+            values = (
+                [f"{self.knownness[i]:.5f}", str(bool(known[i])), self.open_set.strictness] if scored else []
+            )
             writer.writerow(
                 [f"{start:.3f}", f"{end:.3f}", label, f"{row[best]:.5f}", *values, *(f"{p:.5f}" for p in row)]
             )
