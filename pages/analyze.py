@@ -54,17 +54,17 @@ with st.expander("Settings"):
     hop_s = st.slider("Window hop (s)", 0.17, 2.0, config.hop_s, 0.17, help="Time between window starts.")
     smoothing = st.slider("Smoothing (windows)", 1, 9, 3, 2, help="Windows averaged before segmenting.")
     top_k = st.slider("Top-k", 1, len(model.spec.classes), 3)
-    settings_of_unknown = strictness_levels(model)
-    strictness = next((level for level in settings_of_unknown if level.name == CALIBRATED), None)
+    settings_of_unknown = {level.name: level for level in strictness_levels(model)}
+    strictness = settings_of_unknown.get(CALIBRATED)
     if len(settings_of_unknown) > 1:
-        strictness = st.select_slider(
+        chosen = st.select_slider(
             "Say unknown",
-            settings_of_unknown,
-            value=strictness,
-            format_func=lambda level: level.name,
+            list(settings_of_unknown),
+            value=CALIBRATED,
             help="How readily a stretch that looks like none of the model's actions is called unknown. "
             "Changes the display only: the analysis is not run again.",
         )
+        strictness = settings_of_unknown[chosen]
         st.caption(f"At this setting, on clips the model never saw: {strictness.cost()}.")
 
 upload = st.file_uploader("Video file", type=[s.lstrip(".") for s in VIDEO_SUFFIXES])

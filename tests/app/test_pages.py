@@ -243,6 +243,33 @@ def test_compare_page_stacks_a_timeline_per_approach_on_the_clip():
     assert shown["footing"].tolist()[: len(pretrained)] == ["On pretrained eyes"] * len(pretrained)
 
 
+def test_compare_leads_with_what_each_approach_scores_on_new_footage():
+    """The approaches' cross-validated estimates beside the single split, each named for what it is."""
+    from core.training.compare import estimates
+
+    expected = estimates()
+    assert len(expected) >= 5  # every pooled-feature approach on pretrained eyes
+    app = open_page("pages/compare.py")
+    table = json.loads((MODELS_DIR / "approaches" / "results.json").read_text())
+    shown = app.dataframe[0].value
+    for row, mean, folds in zip(
+        table["rows"], shown["which action, new footage"], shown["folds"], strict=True
+    ):
+        estimate = expected.get(row["architecture"])
+        if estimate is None:
+            assert folds == "not cross-validated"
+        else:
+            assert mean == estimate["accuracy"]["mean"]
+            assert folds == f"{estimate['accuracy']['min']:.0%}-{estimate['accuracy']['max']:.0%}"
+    scatter = json.loads(app.get("plotly_chart")[0].proto.spec)
+    crossval = [t for t in scatter["data"] if "cross-validated" in t["name"]]
+    assert sorted(x for t in crossval for x in t["text"]) == sorted(expected)
+    assert all(t["error_y"]["array"] for t in crossval)
+    lessons = [md.value for md in app.markdown]
+    assert any("pairs of cross-validated approaches" in m or "the ranking holds" in m for m in lessons)
+    assert any(m.startswith("**On new scenes, the sequence model") for m in lessons)
+
+
 def test_learn_pages_sample_frames_in_the_models_own_shape():
     """Height and width kept apart: the pose model's 320x240 frames are not turned on their side."""
     from core.models.bundle import BundleSpec
@@ -276,3 +303,25 @@ def test_an_action_the_model_does_not_know_is_said_to_be_none_of_them():
     assert "known-ness" in [trace.get("name") for trace in timeline["data"]]  # the score under the lines
     assert "unknown" in [a["text"] for a in timeline["layout"]["annotations"]]  # the grey band's label
     assert any(s.get("fillcolor") == "#bdbdbd" for s in timeline["layout"]["shapes"])
+
+
+def test_how_readily_it_says_unknown_is_a_display_setting_with_its_cost(tmp_path):
+    import cv2
+
+    surfing = real_frames(SURFING)
+    height, width = surfing[0].shape[:2]
+    abseiling = [cv2.resize(f, (width, height)) for f in real_frames(SAMPLES / "kinetics_abseiling.mp4")]
+    mixed = write_video(tmp_path / "surfing_then_abseiling.avi", surfing + abseiling, fps=25.0, fourcc="MJPG")
+    app = upload(open_page("pages/analyze.py"), mixed)
+    setting = next(s for s in app.select_slider if s.label == "Say unknown")
+    assert setting.value == "as calibrated" and setting.options == ["rarely", "as calibrated", "readily"]
+    unknown = {}
+    for name in ("rarely", "readily"):
+        setting.set_value(name).run()
+        assert not app.exception
+        cost = next(c.value for c in app.caption if c.value.startswith("At this setting"))  # in Settings
+        assert "of clips of its actions accepted" in cost and "untaught actions refused" in cost
+        rows = app.dataframe[0].value  # the segments table
+        unknown[name] = sum(label == "unknown" for label in rows["label"])
+        setting = next(s for s in app.select_slider if s.label == "Say unknown")
+    assert unknown["rarely"] <= unknown["readily"]
