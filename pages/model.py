@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core.models.card import expected_rows
+from core.models.card import expected_rows, open_set_protocol, shipped_point
 from core.training.evaluation import LOOKALIKES, within
 from core.views.charts import confusion_figure, estimate_figure, per_class_figure, training_figure
 from pages._app.common import current_bundle, use_app_navigation
@@ -31,9 +31,15 @@ if estimate:
         "(other people, other scenes) were judged by a model that never saw them and that chose its epoch "
         "and thresholds on groups of its own."
     )
+    shipped = shipped_point(model.metrics, spec.open_set.accepted) if spec.open_set else None
     rows = [
-        {"what": what, "mean": figures["mean"], "worst fold": figures["min"], "best fold": figures["max"]}
-        for what, figures in expected_rows(estimate)
+        {
+            "what": what,
+            "mean": figures["mean"],
+            "worst fold": figures.get("min"),
+            "best fold": figures.get("max"),
+        }
+        for what, figures in expected_rows(estimate, shipped)
         if figures
     ]
     percent = st.column_config.NumberColumn(format="percent")
@@ -42,6 +48,8 @@ if estimate:
         hide_index=True,
         column_config={"mean": percent, "worst fold": percent, "best fold": percent},
     )
+    if shipped is not None:
+        st.caption(open_set_protocol(estimate, shipped))
     st.plotly_chart(estimate_figure(estimate["per_class"]), width="stretch")
     st.caption(f"Reproduce: `{estimate.get('command', 'python -m core crossval')}`")
 elif validation:

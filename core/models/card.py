@@ -187,23 +187,41 @@ AdamW with cosine decay from {training["config"]["learning_rate"]:g}; seed {trai
 def _range(figures: dict | None) -> str:
     if not figures:
         return "-"
+    if "min" not in figures:
+        return f"**{figures['mean']:.1%}** (pooled over folds)"
     return f"**{figures['mean']:.1%}** ({figures['min']:.1%}-{figures['max']:.1%})"
 
 
-def expected_rows(estimate: dict) -> list[tuple[str, dict | None]]:
+def shipped_point(metrics: dict, accepted: float) -> dict | None:
+    """The point of the bundle's ``open_set_curve`` at its own thresholds (``accepted``)."""
+    return next((p for p in metrics.get("open_set_curve", []) if p["accepted_target"] == accepted), None)
+
+
+def expected_rows(estimate: dict, shipped: dict | None = None) -> list[tuple[str, dict | None]]:
     """The headline rows of a cross-validated estimate: what each measures, and its mean and range
-    over folds (the Model page and the card show the same rows)."""
+    over folds (the Model page and the card show the same rows). The open set is read at the
+    bundle's own thresholds where ``shipped`` (its ``open_set_curve`` point) is given: out-of-fold
+    scores pooled over the folds, a single figure; else each fold at the thresholds it fitted on
+    its inner groups."""
     open_set = estimate.get("open_set", {})
-    return [
+    rows = [
         ("Right action, clip by clip", estimate.get("accuracy")),
         ("Within the cricket pair (bowling vs shot)", estimate.get("cricket_pair")),
         ("Within the string instruments", estimate.get("strings")),
+    ]
+    untaught = f"Clips of untaught actions refused ({open_set.get('n_unknown', 0)} samples)"
+    if shipped is not None:
+        single = {key: ({"mean": shipped[key]} if shipped.get(key) is not None else None) for key in shipped}
+        return rows + [
+            ("Known clips accepted as known (at its thresholds)", single["known_accepted"]),
+            ("Right action among the accepted", single["accepted_accuracy"]),
+            (untaught, single.get("unknown_refused")),
+            ("Clips of classes left out of training refused", single.get("other_classes_refused")),
+        ]
+    return rows + [
         ("Known clips accepted as known", open_set.get("known_accepted")),
         ("Right action among the accepted", open_set.get("accepted_accuracy")),
-        (
-            f"Clips of untaught actions refused ({open_set.get('n_unknown', 0)} samples)",
-            open_set.get("unknown_refused"),
-        ),
+        (untaught, open_set.get("unknown_refused")),
         ("Clips of classes left out of training refused", open_set.get("other_classes_refused")),
     ]
 
@@ -215,8 +233,9 @@ def crossval_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, b
     training = metrics["training"]
     validation = metrics["validation"]
     settings = estimate["settings"]
+    shipped = shipped_point(metrics, spec.open_set.accepted) if spec.open_set else None
     rows = "\n".join(
-        f"| {what} | {_range(figures)} |" for what, figures in expected_rows(estimate) if figures
+        f"| {what} | {_range(figures)} |" for what, figures in expected_rows(estimate, shipped) if figures
     )
     per_class = "\n".join(
         f"| {name} | {_range(figures)} |" for name, figures in estimate["per_class"].items()
@@ -256,7 +275,7 @@ groups that score it.
 | what | expected (range over folds) |
 |---|---|
 {rows}
-
+{_open_set_protocol(estimate, shipped)}
 Per class (recall):
 
 | class | expected (range over folds) |
@@ -293,6 +312,33 @@ with temporal jitter (speed 0.8-1.25x); AdamW with cosine decay from
 
 {_action_limits_crossval(spec)}
 """
+
+
+def open_set_protocol(estimate: dict, shipped: dict | None) -> str:
+    """How the open-set figures were read, and what each fold's own thresholds gave."""
+    open_set = estimate.get("open_set")
+    if not open_set or shipped is None:
+        return ""
+    accepted, refused = open_set["known_accepted"], open_set.get("unknown_refused")
+    folds = (
+        f"Each fold at the thresholds it fitted on its own inner groups accepted {accepted['mean']:.1%} "
+        f"({accepted['min']:.0%}-{accepted['max']:.0%}) of its known clips"
+        + (
+            f" and refused {refused['mean']:.1%} ({refused['min']:.0%}-{refused['max']:.0%}) of the "
+            "untaught ones."
+            if refused
+            else "."
+        )
+    )
+    return (
+        f"The open-set rows are read at this bundle's own thresholds, fitted on the out-of-fold scores of "
+        f"every group to accept {shipped['accepted_target']:.0%} of them, and pooled over the folds. {folds}"
+    )
+
+
+def _open_set_protocol(estimate: dict, shipped: dict | None) -> str:
+    text = open_set_protocol(estimate, shipped)
+    return f"\n{text}\n" if text else ""
 
 
 def _action_limits_crossval(spec: BundleSpec) -> str:
