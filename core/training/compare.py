@@ -304,8 +304,11 @@ def estimates(root: str | Path = APPROACHES_DIR) -> dict[str, dict]:
     pages show both, each named for what it is."""
     found = {}
     for path in sorted((Path(root) / CROSSVAL_DIR).glob("*.json")):
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        found[summary["settings"]["training"]["architecture"]] = summary
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            found[summary["settings"]["training"]["architecture"]] = summary
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # one being written, or not a summary: the pages show the others
     return found
 
 

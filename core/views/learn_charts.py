@@ -58,7 +58,7 @@ KIND_COLOURS = {
 
 FLOW_BOX = (1.0, 0.9)  # a step's box, width and height (axis units)
 FLOW_GAP = (0.45, 0.6)  # between boxes in a row, and between rows
-FLOW_CHARACTERS = 17  # a line of a box's text, in characters (11 px font in a 1.0-wide box)
+FLOW_CHARACTERS = 18  # a line of a box's text, in characters (11 px font in a 1.0-wide box)
 
 
 def flow_positions(count: int, per_row: int) -> list[tuple[float, float]]:
@@ -78,7 +78,9 @@ def flow_text(step: FlowStep) -> str:
     the arrows and the next box)."""
     import textwrap
 
-    label = "<br>".join(f"<b>{line}</b>" for line in textwrap.wrap(step.label, FLOW_CHARACTERS))
+    label = "<br>".join(
+        f"<b>{line}</b>" for line in textwrap.wrap(step.label, FLOW_CHARACTERS, break_on_hyphens=False)
+    )
     params = f"<br>{step.params:,} weights" if step.params else ""
     return f"{label}<br>{step.shape_text}{params}"
 

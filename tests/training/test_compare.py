@@ -178,4 +178,6 @@ def test_the_approaches_estimates_are_read_by_architecture(tmp_path):
         "settings": {"training": {"architecture": "effnet_lrcn"}},
     }
     (tmp_path / CROSSVAL_DIR / "any-name.json").write_text(json.dumps(summary))
+    (tmp_path / CROSSVAL_DIR / "being-written.json").write_text("")
+    (tmp_path / CROSSVAL_DIR / "other.json").write_text('{"not": "a summary"}')
     assert estimates(tmp_path) == {"effnet_lrcn": summary}
