@@ -112,7 +112,7 @@ class ModelBundle:
         one shipped with the app, the Hub reference for a download, else the folder's name
         (never the machine's absolute path)."""
         if self.source.startswith("hf://"):
-            return self.source
+            return f"from the Hugging Face Hub: {self.source}"
         folder = Path(self.source)
         try:
             return f"bundled: {folder.resolve().relative_to(PROJECT_ROOT).as_posix()}"

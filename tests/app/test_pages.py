@@ -208,7 +208,9 @@ def test_pose_page_shows_the_skeleton_and_what_it_throws_away():
     assert not app.main.error and not app.main.warning
     charts = app.get("plotly_chart")
     assert len(charts) == 4  # data flow, timeline, time direction, person found per frame
-    assert "BlazePose per frame" in str(charts[0].proto)
+    boxes = [a["text"] for a in json.loads(charts[0].proto.spec)["layout"]["annotations"] if a.get("text")]
+    encoder = next(text for text in boxes if "BlazePose" in text)  # wrapped to the box's width
+    assert encoder.replace("</b><br><b>", " ").startswith("<b>BlazePose per frame</b>")
     assert "(20, 240, 320, 3)" in str(charts[0].proto) and "(20, 100)" in str(charts[0].proto)
     found = next(m.value for m in app.markdown if "A person was found in" in m.value)
     assert "in 0 of" not in found  # the Archery sample: the archer is in view

@@ -273,7 +273,7 @@ def test_the_console_check_lets_through_only_a_websocket_reconnect():
 def test_a_deep_link_on_a_fresh_server_gets_the_apps_navigation(fresh_app_url, session_factory):
     """On a server of its own that nobody has visited yet (streamlit#10276)."""
     session = session_factory(fresh_app_url, "/model")
-    session.page.get_by_test_id("stMetric").first.wait_for(timeout=60_000)
+    session.page.get_by_test_id("stExpander").first.wait_for(timeout=60_000)  # the Model page's own
     sidebar = session.page.get_by_test_id("stSidebar").inner_text()
     assert "Use" in sidebar and "Analyze a video" in sidebar  # st.navigation's sections and titles
     assert session.page.title() == "Action Recognition Lab"
