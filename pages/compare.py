@@ -34,10 +34,10 @@ else:
     def new_footage(row: dict) -> dict:
         estimate = expected.get(row["architecture"])
         if estimate is None:
-            return {"which action, new footage": None, "folds": "not cross-validated"}
+            return {"which action, new footage": "", "folds": "not cross-validated"}
         accuracy = estimate["accuracy"]
         return {
-            "which action, new footage": accuracy["mean"],
+            "which action, new footage": f"{accuracy['mean']:.1%}",
             "folds": f"{accuracy['min']:.0%}-{accuracy['max']:.0%}",
         }
 
@@ -63,11 +63,7 @@ else:
         hide_index=True,
         column_config={
             label: st.column_config.NumberColumn(format="percent")
-            for label in (
-                "which action, new footage",
-                *(f"{label} (one split)" for label in TASKS.values()),
-                "cricket pair",
-            )
+            for label in (*(f"{label} (one split)" for label in TASKS.values()), "cricket pair")
         },
     )
     task = st.radio("Accuracy on", list(TASKS), format_func=TASKS.get, horizontal=True)

@@ -35,19 +35,14 @@ if estimate:
     rows = [
         {
             "what": what,
-            "mean": figures["mean"],
-            "worst fold": figures.get("min"),
-            "best fold": figures.get("max"),
+            "expected": f"{figures['mean']:.1%}",
+            "worst fold": f"{figures['min']:.1%}" if "min" in figures else "pooled over folds",
+            "best fold": f"{figures['max']:.1%}" if "max" in figures else "",
         }
         for what, figures in expected_rows(estimate, shipped)
         if figures
     ]
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={"mean": percent, "worst fold": percent, "best fold": percent},
-    )
+    st.dataframe(rows, hide_index=True)
     if shipped is not None:
         st.caption(open_set_protocol(estimate, shipped))
     st.plotly_chart(estimate_figure(estimate["per_class"]), width="stretch")
