@@ -71,7 +71,7 @@ class CrossValidation:
 
     def chosen_epochs(self) -> int:
         """The epoch count the final model trains for: the median of the folds' best epochs."""
-        return int(np.median([f.best_epoch for f in self.folds]))
+        return int(round(float(np.median([f.best_epoch for f in self.folds]))))
 
     def out_of_fold(self) -> list[Judged]:
         return [j for f in self.folds for j in f.judged]
@@ -149,7 +149,7 @@ def cross_validate(
     unknown = _unknown_clips(config.unknown_dir, classes)
     groups = sorted({c.group for c in clips})
     log(f"{len(clips)} clips of {len(classes)} classes in {len(groups)} groups ({groups[0]}-{groups[-1]})")
-    worker.warm_caches(config, [c.path for c in clips] + list(unknown), cache_dir, log)
+    worker.warm_caches(config, [c.path for c in clips], list(unknown), cache_dir, log)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by the fold processes
     workers = config.workers or min(len(folds), os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -168,17 +168,22 @@ def cross_validate(
     ]
     log(f"{len(folds)} folds in {workers} process(es), {threads} thread(s) each")
     results = []
-    if workers == 1:
-        results = [worker.run_fold(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            for result in pool.map(worker.run_fold, jobs):
-                figures = result.figures()
-                log(
-                    f"fold {result.fold.index + 1} (test groups {list(result.fold.test_groups)}): accuracy "
-                    f"{figures['accuracy']:.3f}, best epoch {result.best_epoch}, {result.seconds:.0f} s"
-                )
-                results.append(result)
+    # a fresh process per fold (whatever the number of workers): its own share of the cores, set
+    # before TensorFlow starts, and nothing of one fold's models left in the next one's memory
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=get_context("spawn"),
+        initializer=worker.quiet_share_of_cores,
+        initargs=(threads,),
+        max_tasks_per_child=1,
+    ) as pool:
+        for result in pool.map(worker.run_fold, jobs):
+            figures = result.figures()
+            log(
+                f"fold {result.fold.index + 1} (test groups {list(result.fold.test_groups)}): accuracy "
+                f"{figures['accuracy']:.3f}, best epoch {result.best_epoch}, {result.seconds:.0f} s"
+            )
+            results.append(result)
     return CrossValidation(
         config, tuple(classes), tuple(results), time.perf_counter() - started, command, len(unknown)
     )
@@ -249,7 +254,12 @@ def _train_all_groups(
     classes, clips = _clips(data_dir, training)
     base, augmented = worker.caches(estimate.config, cache_dir)
     log(f"final model: {len(clips)} clips of every group, {training.epochs} epochs (the folds' median best)")
-    fitted = worker.fit_all(training, classes, clips, lambda clip: worker.views(base, augmented, clip))
+    # the folds' schedule: the learning rate decays over their epoch budget, and training stops
+    # at their median best epoch, where their models were when early stopping kept them
+    budget = estimate.config.training.epochs
+    fitted = worker.fit_all(
+        training, classes, clips, lambda clip: worker.views(base, augmented, clip), budget
+    )
     calibration = fitted.calibration
     if calibration is not None:
         judged = estimate.out_of_fold()
@@ -293,6 +303,7 @@ def _train_all_groups(
             "trained_parameters": int(sum(int(np.prod(w.shape)) for w in fitted.model.trainable_weights)),
             "frozen_frame_encoder": True,
             "config": asdict(training),
+            "learning_rate_decay_epochs": budget,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)",
         },
         "history": fitted.history,
@@ -308,9 +319,11 @@ CURVE_ACCEPTED = (0.8, 0.85, 0.9, 0.95, 0.98, 0.99)  # shares of known clips a t
 def open_set_curve(estimate: CrossValidation, accepted: tuple[float, ...] = CURVE_ACCEPTED) -> list[dict]:
     """What each stricter or looser threshold would cost, on the out-of-fold scores: for each
     share of known clips to accept, the video and window thresholds (fitted as the bundle's own
-    are), and what they give: known clips accepted, right among them, clips of untaught actions
-    refused, and clips of classes left out of training refused. A setting of how readily to say
-    "unknown" can be read off it without running the model again."""
+    are), and what they give: known clips accepted (by construction, near the share), right among
+    them, clips of untaught actions refused, and clips of classes left out of training refused
+    (by the heads trained without them, at the same share of their own known clips accepted).
+    A setting of how readily to say "unknown" can be read off it without running the model
+    again."""
     from core.training.calibrate import thresholds
 
     judged = estimate.out_of_fold()
@@ -318,6 +331,9 @@ def open_set_curve(estimate: CrossValidation, accepted: tuple[float, ...] = CURV
     windows = np.concatenate([np.array(j.windows) for j in judged])
     right = np.array([j.true == j.predicted for j in judged])
     unknown = np.array([s for f in estimate.folds for s in f.unknown_scores])
+    # the left-out classes are scored by each fold's second head (trained without them), whose
+    # scores are read against that head's own known clips at the same share accepted
+    left_known = np.array([s for f in estimate.folds for s in f.left_out_known])
     left_out = np.array([s for f in estimate.folds for s in f.left_out_unknown])
     curve = []
     for share in accepted:
@@ -332,8 +348,9 @@ def open_set_curve(estimate: CrossValidation, accepted: tuple[float, ...] = CURV
         }
         if len(unknown):
             point["unknown_refused"] = round(float((unknown < video).mean()), 4)
-        if len(left_out):
-            point["other_classes_refused"] = round(float((left_out < video).mean()), 4)
+        if len(left_out) and len(left_known):
+            left_threshold = float(np.quantile(left_known, 1 - share, method="lower"))
+            point["other_classes_refused"] = round(float((left_out < left_threshold).mean()), 4)
         curve.append(point)
     return curve
 

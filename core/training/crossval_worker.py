@@ -70,13 +70,18 @@ def caches(
     return base, AugmentedFeatureCache(base, config.augmented_copies, seed=training.seed)
 
 
-def warm_caches(config: CrossValConfig, paths: list[Path], cache_dir: str | Path | None, log: Log) -> None:
-    """Encode every clip (and its augmented copies) once, before the folds read them."""
+def warm_caches(
+    config: CrossValConfig, training: list[Path], unknown: list[Path], cache_dir: str | Path | None, log: Log
+) -> None:
+    """Encode every clip once before the folds read them, with augmented copies of the clips
+    that are trained on (the unknown ones are only ever scored as recorded)."""
     base, augmented = caches(config, cache_dir)
     started = time.perf_counter()
-    for done, path in enumerate(paths, start=1):
+    paths = [(path, True) for path in training] + [(path, False) for path in unknown]
+    for done, (path, trained) in enumerate(paths, start=1):
         base.features(path)
-        augmented.features(path)
+        if trained:
+            augmented.features(path)
         if done % 100 == 0 or done == len(paths):
             log(f"features of {done}/{len(paths)} clips ready ({time.perf_counter() - started:.0f} s)")
 
@@ -150,14 +155,15 @@ class FeatureJudge:
         return float(self.windows(features)[1].mean())
 
 
-def _threads(count: int) -> None:
-    """A fold process's share of the cores, and quiet: its log is the parent's."""
+def quiet_share_of_cores(count: int) -> None:
+    """A fold process's share of the cores, set before TensorFlow starts there, and quiet: its
+    log is the parent's."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     tf.config.threading.set_intra_op_parallelism_threads(count)
-    tf.config.threading.set_inter_op_parallelism_threads(count)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def views(base: FeatureCache, augmented: AugmentedFeatureCache, clip: Clip) -> list[np.ndarray]:
@@ -218,24 +224,30 @@ def fit_all(
     classes: list[str],
     clips: list[Clip],
     views_of: Callable[[Clip], list[np.ndarray]],
+    decay_epochs: int,
 ) -> Fitted:
-    """A head on every clip for exactly ``training.epochs`` (chosen by the folds), with the
-    open-set reference data of every clip; its thresholds and standardisation come from the
-    folds (``core.training.crossval``), so they are left open here."""
+    """A head on every clip for exactly ``training.epochs`` (chosen by the folds), its learning
+    rate decaying over ``decay_epochs`` (the folds' budget), with the open-set reference data of
+    every clip; its thresholds and standardisation come from the folds
+    (``core.training.crossval``), so they are left open here."""
     model, head = _build(training, classes, training.seed)
     items = [views_of(c) for c in clips]
     labels = np.array([classes.index(c.label) for c in clips], dtype=np.int32)
     dataset = feature_dataset(items, labels, training, np.random.default_rng(training.seed))
-    history = fit(head, dataset, len(clips), training, None, log=lambda _: None)
+    history = fit(head, dataset, len(clips), training, None, log=lambda _: None, decay_epochs=decay_epochs)
     groups = tuple(sorted({c.group for c in clips}))
     calibration = open_set_reference(training, items, labels, groups) if training.open_set else None
     return Fitted(model, head, calibration, history)
 
 
+def _judged_both_ways(judge: FeatureJudge, views: np.ndarray, clip: Clip, classes: list[str]) -> Judged:
+    """A test clip's verdict from its cached views (as recorded, mirrored), loaded once."""
+    return judge.judge(clip, views[0], classes, views[1])
+
+
 def run_fold(job: FoldJob) -> FoldResult:
     """Train and judge one fold (in a worker process of its own)."""
     started = time.perf_counter()
-    _threads(job.threads)
     training = job.config.training.resolved()
     base, augmented = caches(job.config, job.cache_dir)
     fold, classes = job.fold, list(job.classes)
@@ -247,7 +259,7 @@ def run_fold(job: FoldJob) -> FoldResult:
     )
     judge = FeatureJudge(main.head, main.calibration, training.sequence_length, training.hop_frames)
     test = part(fold.test_groups, classes)
-    judged = tuple(judge.judge(c, base.features(c.path)[0], classes, base.features(c.path)[1]) for c in test)
+    judged = tuple(_judged_both_ways(judge, base.features(c.path), c, classes) for c in test)
     calibration = main.calibration
     result = FoldResult(
         fold,

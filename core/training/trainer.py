@@ -293,18 +293,21 @@ def fit(
     log: Log,
     on_epoch: EpochHook | None = None,
     strategy=None,
+    decay_epochs: int | None = None,
 ) -> list[dict]:
     """Fit ``fitted`` on ``dataset`` (windows of ``n_clips`` training clips) with AdamW and a
     cosine schedule; the epoch records. With ``validation``, for at most ``config.epochs``,
     stopping ``config.patience`` epochs after the best held-back clip accuracy and keeping that
     epoch's weights; without it, for exactly ``config.epochs`` (a count chosen elsewhere, as
-    cross-validation's final model takes the folds' choice)."""
+    cross-validation's final model takes the folds' choice). The learning rate decays over
+    ``decay_epochs`` (default ``config.epochs``): a model stopped at a chosen epoch follows the
+    schedule of the runs that chose it."""
     import keras
 
     steps_per_epoch = -(-n_clips * config.windows_per_clip // config.batch_size)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.05
+            config.learning_rate, decay_steps=steps_per_epoch * (decay_epochs or config.epochs), alpha=0.05
         )
         fitted.compile(
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
