@@ -65,7 +65,8 @@ with st.expander("Settings"):
             "Changes the display only: the analysis is not run again.",
         )
         strictness = settings_of_unknown[chosen]
-        st.caption(f"At this setting, on clips the model never saw: {strictness.cost()}.")
+        if strictness.cost():
+            st.caption(f"At this setting, on clips the model never saw: {strictness.cost()}.")
 
 upload = st.file_uploader("Video file", type=[s.lstrip(".") for s in VIDEO_SUFFIXES])
 with st.form("link", border=False):

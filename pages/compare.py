@@ -48,7 +48,7 @@ else:
                 "footing": FOOTINGS[row.get("footing", "scratch")],
                 **new_footage(row),
                 **{f"{label} (one split)": row["accuracy"].get(task) for task, label in TASKS.items()},
-                "cricket pair": (row.get("within") or {}).get("cricket"),
+                "cricket pair (one split)": (row.get("within") or {}).get("cricket"),
                 "actions": row.get("classes"),
                 "stopped by": (row.get("stopped_by") or {}).get("action"),
                 "parameters": row["params"],
@@ -63,7 +63,7 @@ else:
         hide_index=True,
         column_config={
             label: st.column_config.NumberColumn(format="percent")
-            for label in (*(f"{label} (one split)" for label in TASKS.values()), "cricket pair")
+            for label in (*(f"{label} (one split)" for label in TASKS.values()), "cricket pair (one split)")
         },
     )
     task = st.radio("Accuracy on", list(TASKS), format_func=TASKS.get, horizontal=True)

@@ -29,7 +29,8 @@ if estimate:
         f"Right action for **{accuracy['mean']:.1%}** of clips (worst fold {accuracy['min']:.1%}, best "
         f"{accuracy['max']:.1%}): a {estimate['folds']}-fold cross-validation by group. Each fold's groups "
         "(other people, other scenes) were judged by a model that never saw them and that chose its epoch "
-        "and thresholds on groups of its own."
+        "and thresholds on groups of its own. The configuration was chosen among several by the same "
+        "cross-validation, which may flatter it by about a point."
     )
     shipped = shipped_point(model.metrics, spec.open_set.accepted) if spec.open_set else None
     rows = [

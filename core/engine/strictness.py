@@ -45,8 +45,9 @@ class Strictness:
 
 
 def levels(bundle: ModelBundle) -> list[Strictness]:
-    """The settings a bundle offers, strictest first: "as calibrated" for any calibrated bundle,
-    and "rarely" and "readily" where its metrics measured them. None for an uncalibrated one."""
+    """The settings a bundle offers, the one that says unknown least first: "as calibrated" for
+    any calibrated bundle, and "rarely" and "readily" where its metrics measured them. None for
+    an uncalibrated one."""
     calibration = bundle.spec.open_set
     if calibration is None:
         return []

@@ -35,6 +35,7 @@ CROP_ASPECT = (3 / 4, 4 / 3)
 COLOUR = 0.3  # brightness, contrast and saturation factors in 1 +- COLOUR
 TINT = 0.08  # per-channel gain in 1 +- TINT
 RATE_JITTER = 0.25  # sampling rate in 1 +- RATE_JITTER times the model's
+DECODE_WIDTH = 480  # source frames are decoded at most this wide before the crops
 VERSION = 1  # bump when a draw or its application changes: cached copies are keyed by it
 
 
@@ -123,7 +124,11 @@ class AugmentedFeatureCache:
                 return [stored[f"copy{i}"].astype(np.float32) for i in range(self.copies)]
         rng = np.random.default_rng([self.seed, int(key[:12], 16)])
         info = probe(path)
-        decoded = np.stack([f.image for f in iter_frames(path, info.fps, (info.width, info.height), info)])
+        # every source frame, at most DECODE_WIDTH wide: a long or large clip stays affordable (the
+        # crops are scaled to the model's 160 px anyway; UCF101's 320x240 is decoded as it is)
+        scale = min(1.0, DECODE_WIDTH / info.width)
+        size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
+        decoded = np.stack([f.image for f in iter_frames(path, info.fps, size, info)])
         copies = []
         for _ in range(self.copies):
             augmentation = Augmentation.draw(rng)

@@ -358,15 +358,11 @@ def open_set_curve(estimate: CrossValidation, accepted: tuple[float, ...] = CURV
 def out_of_fold_report(estimate: CrossValidation) -> dict:
     """The out-of-fold judgements as a validation report (``core.training.evaluation``): every
     clip judged by the fold model that did not train on its group."""
-    from core.training.evaluation import Judgement, report_from, within
+    from core.training.evaluation import Judgement, report_from
 
     judged = estimate.out_of_fold()
     judgements = [Judgement(j.clip, j.true, j.predicted, j.confidence, j.score) for j in judged]
     clips = [Clip(Path(j.clip), j.true, j.group) for j in judged]
     report = report_from(list(estimate.classes), judgements, clips).to_dict()
     report["protocol"] = "out of fold: every clip judged by the fold model that did not train on its group"
-    for look_alike, members in LOOK_ALIKES.items():
-        among = within(report, members)
-        if among is not None:
-            report[look_alike] = among
     return report

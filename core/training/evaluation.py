@@ -54,7 +54,7 @@ class EvaluationReport:
     judgements: list = field(default_factory=list, repr=False)  # every clip's verdict
     # the bundle's own estimate for new footage (``core.training.crossval``), when it has one
     cross_validation: dict | None = None
-    trained_clips: frozenset[str] = frozenset()  # clips scored here that the bundle trained on
+    trained_clips: frozenset[tuple[str, str]] = frozenset()  # (action, name) it trained on
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -71,8 +71,8 @@ class EvaluationReport:
         if not self.trained_clips:
             return []
         return [
-            f"{len(self.trained_clips)} of the {self.n_clips} clips scored here were used to train the "
-            "model (or come from its training groups): their accuracy is no estimate for new footage"
+            f"{len(self.trained_clips)} of the {self.n_clips} clips scored here come from the model's "
+            "training data: their accuracy is no estimate for new footage"
             + ("; the cross_validation block is." if self.cross_validation else ".")
         ]
 
@@ -237,25 +237,25 @@ def open_set_figures(
     return figures
 
 
-def trained_clips(bundle: ModelBundle, clips: list[Clip]) -> frozenset[str]:
-    """The names of those ``clips`` the bundle trained on: its kNN reference holds the training
-    clips' own frames, which would score as known as anything can, and its head has seen them.
-    A bundle split by group names its training groups; one split by clip (a user's own folder)
-    the SHA-256 of its training clips' bytes, so a new take is new whatever its name (a bundle
-    from before that names only its held-back clips: every other clip counts as trained on)."""
+def trained_clips(bundle: ModelBundle, clips: list[Clip]) -> frozenset[tuple[str, str]]:
+    """(action, file name) of those ``clips`` the bundle trained on: its kNN reference holds the
+    training clips' own frames, which would score as known as anything can, and its head has
+    seen them. A bundle split by group names its training groups; one split by clip (a user's
+    own folder) the SHA-256 of its training clips' bytes, so a new take is new whatever its name
+    (a bundle from before that names only its held-back clips: every other clip counts)."""
     split = bundle.metrics.get("split", {})
     if split.get("by") == "clip":
         if "train_clip_sha256" in split:
             digests = set(split["train_clip_sha256"])
-            return frozenset(c.path.name for c in clips if content_digest(c.path) in digests)
+            return frozenset((c.label, c.path.name) for c in clips if content_digest(c.path) in digests)
         held_back = set(split["val_clip_names"])
-        return frozenset(c.path.name for c in clips if c.path.name not in held_back)
+        return frozenset((c.label, c.path.name) for c in clips if c.path.name not in held_back)
     trained = set(split.get("train_groups", []))
-    return frozenset(c.path.name for c in clips if c.group in trained)
+    return frozenset((c.label, c.path.name) for c in clips if c.group in trained)
 
 
 def _unseen(report: EvaluationReport) -> list[Judgement]:
-    return [j for j in report.judgements if j.clip not in report.trained_clips]
+    return [j for j in report.judgements if (j.true, j.clip) not in report.trained_clips]
 
 
 def _refusals(bundle: ModelBundle, report: EvaluationReport, unknown: np.ndarray, name: str) -> dict:

@@ -11,12 +11,11 @@ import numpy as np
 
 from core.errors import DatasetError
 from core.training.dataset import Clip
+from core.training.evaluation import LOOKALIKES
 from core.training.trainer import TrainingConfig
 
-LOOK_ALIKES = {
-    "cricket_pair": ("CricketBowling", "CricketShot"),
-    "strings": ("PlayingCello", "PlayingSitar", "PlayingViolin"),
-}
+# the look-alike classes of ``evaluation.LOOKALIKES``, under the names a summary reports them by
+LOOK_ALIKES = {"cricket_pair": LOOKALIKES["cricket"], "strings": LOOKALIKES["string instruments"]}
 
 
 @dataclass(frozen=True)

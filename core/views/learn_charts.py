@@ -284,6 +284,8 @@ def label_offsets(
     a log axis, y a share; ``radii``: each marker's, in pixels): each label, highest point first,
     takes the nearest free place; a label away from its point gets a leader line
     (``results_scatter``)."""
+    if not len(xs):
+        return []
     logs = np.log10(np.maximum(np.asarray(xs, float), 1e-9))
     span = max(float(logs.max() - logs.min()), 1e-9)
     px = (logs - logs.min()) / span * SCATTER_PX[0]
@@ -292,7 +294,7 @@ def label_offsets(
     placed: list[tuple[float, float, float, float]] = []
     offsets = [(0.0, 0.0)] * len(texts)
 
-    def crowding(rect: tuple[float, float, float, float], index: int) -> tuple[float, int]:
+    def crowding(rect: tuple[float, float, float, float]) -> tuple[float, int]:
         """(area shared with labels placed before, other points under it): lower is better."""
         x0, y0, x1, y1 = rect
         shared = sum(
@@ -312,7 +314,7 @@ def label_offsets(
         for dx, dy in _label_offsets(width):
             cx, cy = px[index] + dx, py[index] + dy
             rect = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
-            score = crowding(rect, index)
+            score = crowding(rect)
             if best is None or score < best[0]:
                 best = (score, (dx, dy), rect)
             if score == (0.0, 0):
@@ -411,37 +413,56 @@ def results_scatter(rows: list[dict], task: str, estimates: dict[str, dict] | No
     return figure
 
 
-def too_close_to_call(estimates: dict[str, dict]) -> list[tuple[str, str, float, float]]:
-    """Pairs of approaches whose cross-validated means differ by less than their folds vary:
-    (better, worse, difference of means, the larger of the two ranges), closest first. Such a
-    pair is not ranked by this data, whatever its order in a table."""
+def _paired(a: dict, b: dict) -> list[tuple[float, float]] | None:
+    """The two estimates' accuracies fold by fold, when they were made on the same folds with the
+    same protocol (else None: such estimates cannot be set side by side fold by fold)."""
+    same = ("inner_groups", "augmented_copies")
+    if any(a.get("settings", {}).get(k) != b.get("settings", {}).get(k) for k in same):
+        return None
+    folds_a, folds_b = a.get("per_fold") or [], b.get("per_fold") or []
+    if not folds_a or [f["test_groups"] for f in folds_a] != [f["test_groups"] for f in folds_b]:
+        return None
+    return [(x["accuracy"], y["accuracy"]) for x, y in zip(folds_a, folds_b, strict=True)]
+
+
+def too_close_to_call(estimates: dict[str, dict]) -> list[tuple[str, str, float, int, int]]:
+    """Pairs of approaches that this data does not rank: (higher mean, lower mean, difference
+    of means, folds the first wins, folds), closest first. Both were judged on the same folds,
+    and fold difficulty moves every approach together, so the comparison is fold by fold: a pair
+    is ranked only when the higher mean wins every fold."""
     names = sorted(estimates, key=lambda n: -estimates[n]["accuracy"]["mean"])
     pairs = []
     for i, better in enumerate(names):
         for worse in names[i + 1 :]:
-            a, b = estimates[better]["accuracy"], estimates[worse]["accuracy"]
-            difference = a["mean"] - b["mean"]
-            spread = max(a["max"] - a["min"], b["max"] - b["min"])
-            if difference < spread:
-                pairs.append((better, worse, difference, spread))
+            folds = _paired(estimates[better], estimates[worse])
+            if folds is None:
+                continue
+            wins = sum(x > y for x, y in folds)
+            if wins < len(folds):
+                difference = estimates[better]["accuracy"]["mean"] - estimates[worse]["accuracy"]["mean"]
+                pairs.append((better, worse, difference, wins, len(folds)))
     return sorted(pairs, key=lambda pair: pair[2])
 
 
 def spread_lesson(estimates: dict[str, dict]) -> str:
-    """What the folds' spread says about the ranking, in a sentence or two."""
-    if len(estimates) < 2:
+    """What the folds say about the ranking, in a sentence or two."""
+    names = list(estimates)
+    comparable = [
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if _paired(estimates[a], estimates[b])
+    ]
+    if not comparable:
         return ""
     pairs = too_close_to_call(estimates)
-    total = len(estimates) * (len(estimates) - 1) // 2
     if not pairs:
-        return "Every two approaches differ by more than their folds vary: the ranking holds."
+        return "In every pair of cross-validated approaches one wins every fold: the ranking holds."
     widest = max(e["accuracy"]["max"] - e["accuracy"]["min"] for e in estimates.values())
-    better, worse, difference, spread = pairs[0]
+    better, worse, difference, wins, folds = pairs[0]
     return (
-        f"{len(pairs)} of the {total} pairs of cross-validated approaches differ by less than their "
-        f"folds vary (folds vary by up to {widest:.0%} between their worst and best groups): such pairs "
-        f"are not ranked by this data. Closest: `{better}` and `{worse}`, {difference:.1%} apart, "
-        f"within a range of {spread:.0%}."
+        f"{len(pairs)} of the {len(comparable)} pairs of cross-validated approaches are not ranked by "
+        "this data: in each, the approach with the higher mean loses at least one fold to the other. "
+        f"The folds differ more than the approaches do (up to {widest:.0%} between an approach's "
+        f"worst and best fold). Closest: `{better}` and `{worse}`, {difference:.1%} apart, the first "
+        f"better in {wins} of {folds} folds."
     )
 
 
@@ -568,28 +589,40 @@ def sequence_against_frame(estimates: dict[str, dict]) -> str:
     if lstm is None or frame is None:
         return ""
     a, b = lstm["accuracy"], frame["accuracy"]
-    verdict = (
-        "loses to"
-        if a["mean"] < b["mean"] - 0.005
-        else "ties with"
-        if abs(a["mean"] - b["mean"]) <= 0.005
-        else "beats"
+    gap = a["mean"] - b["mean"]
+    verdict = "loses to" if gap < -0.005 else "ties with" if abs(gap) <= 0.005 else "beats"
+    folds = _paired(lstm, frame)
+    by_fold = (
+        f", and it is the better of the two in {sum(x > y for x, y in folds)} of the {len(folds)} folds"
+        if folds
+        else ""
     )
-    spread = max(a["max"] - a["min"], b["max"] - b["min"])
-    weight = "less than" if abs(a["mean"] - b["mean"]) < spread else "more than"
-    epochs = lstm["settings"]["best_epochs"]
-    return (
+    groups = sorted({g for f in lstm.get("per_fold", []) for g in f["test_groups"]})
+    first = (lstm.get("per_fold") or [{}])[0]
+    trained = (
+        len(groups) - len(first.get("test_groups", [])) - lstm.get("settings", {}).get("inner_groups", 0)
+    )
+    text = (
         f"**On new scenes, the sequence model {verdict} a single frame.** Cross-validated on groups "
         f"neither model saw, the LSTM over the frames' features (`effnet_lrcn`) names the right "
         f"action for {a['mean']:.1%} of clips (folds {a['min']:.0%}-{a['max']:.0%}), the middle "
-        f"frame alone (`effnet_single_frame`) for {b['mean']:.1%} ({b['min']:.0%}-{b['max']:.0%}): "
-        f"a difference of {abs(a['mean'] - b['mean']):.1%}, {weight} the folds vary. Why order "
-        "does not buy more here: most of these actions are told by what is in the picture (a "
-        "piano, a surfboard), and each class comes from only 18 groups (one person or scene "
-        "each; 12 train a fold's model), so the LSTM's extra freedom (about 25 times the single "
-        "frame's weights) mostly learns how those scenes were filmed and cut, which does not "
-        "carry over to other people's footage; its "
-        f"folds stopped improving after {min(epochs)}-{max(epochs)} epochs on their own held-back "
-        "groups. Where order carries the answer (the cricket pair, the direction of time) it does "
-        "help, but on frozen ImageNet features of single frames that signal is weak."
+        f"frame alone (`effnet_single_frame`) for {b['mean']:.1%} ({b['min']:.0%}-{b['max']:.0%}){by_fold}."
+    )
+    pair_a, pair_b = lstm.get("cricket_pair"), frame.get("cricket_pair")
+    cricket = (
+        f" On the cricket pair, where the motion is the difference, it scores {pair_a['mean']:.0%} "
+        f"against {pair_b['mean']:.0%}."
+        if pair_a and pair_b
+        else ""
+    )
+    if verdict == "beats":
+        return text + cricket
+    epochs = lstm["settings"]["best_epochs"]
+    return (
+        text + " Why order buys no more here: most of these actions are told by what is in the picture "
+        f"(a piano, a surfboard), and each class comes from only {len(groups)} groups (one person or "
+        f"scene each; {trained} train a fold's model), so the LSTM's extra freedom mostly learns how "
+        "those scenes were filmed and cut, which does not carry over to other people's footage; its "
+        f"folds stopped improving after {min(epochs)}-{max(epochs)} epochs on their own held-back groups."
+        + cricket
     )

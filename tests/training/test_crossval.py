@@ -143,7 +143,9 @@ def test_evaluate_shows_the_estimate_and_says_when_clips_were_trained_on(run, da
     report = json.loads(stdout)
     assert report["cross_validation"] == summary
     assert report["trained_on"] == 6 and len(report["warnings"]) == 1
-    assert report["warnings"][0].startswith("6 of the 6 clips scored here were used to train the model")
+    assert report["warnings"][0].startswith(
+        "6 of the 6 clips scored here come from the model's training data"
+    )
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,8 @@ def test_new_takes_are_told_from_training_clips_by_content_not_by_name(tmp_path)
     shutil.copy(UCF6 / "Archery" / "v_Archery_g20_c01.mp4", takes / "Archery" / "bow-1.mp4")  # new bytes
     shutil.copy(UCF6 / "Surfing" / "v_Surfing_g20_c01.mp4", takes / "Surfing" / "take-2.mp4")
     report = evaluate(takes, taught)
-    assert report.trained_clips == {"renamed-training-clip.mp4"}
-    assert report.to_dict()["trained_on"] == 1 and "used to train the model" in report.warnings()[0]
+    assert report.trained_clips == {("Archery", "renamed-training-clip.mp4")}
+    assert (
+        report.to_dict()["trained_on"] == 1 and "come from the model's training data" in report.warnings()[0]
+    )
     assert report.open_set is not None and report.open_set["known_accepted"] in (0.0, 0.5, 1.0)  # 2 new takes
