@@ -194,3 +194,16 @@ def test_the_bundle_says_what_a_stricter_or_looser_threshold_costs(run):
         assert looser["known_accepted"] >= stricter["known_accepted"]
         assert looser["unknown_refused"] <= stricter["unknown_refused"]
         assert looser["other_classes_refused"] <= stricter["other_classes_refused"]
+
+
+def test_one_worker_runs_the_folds_one_after_the_other(data, tmp_path):
+    """--workers 1 (and any 1-core machine): each fold still gets a fresh process of its own."""
+    clips, unknown, cache = data
+    command = [
+        sys.executable, "-m", "core", "crossval", str(clips), "--arch", "effnet_mean", *QUICK,
+        "--cache-dir", str(cache), "--epochs", "1", "--leave-out", "0", "--workers", "1", "--json",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 folds in 1 process(es)" in result.stderr and result.stderr.count("fold ") >= 2
+    assert json.loads(result.stdout)["folds"] == 2
