@@ -47,6 +47,17 @@ def write_video(path: Path, frames, fps: float = 25.0, fourcc: str = "mp4v") -> 
     return path
 
 
+def surfing_then_abseiling(folder: Path) -> Path:
+    """Surfing (UCF101, a taught action) then abseiling (Kinetics, never taught) in one 320x240
+    file: a video that is partly something else."""
+    surfing = real_frames(SURFING)
+    height, width = surfing[0].shape[:2]
+    abseiling = [cv2.resize(f, (width, height)) for f in real_frames(SAMPLES / "kinetics_abseiling.mp4")]
+    return write_video(
+        Path(folder) / "surfing_then_abseiling.avi", surfing + abseiling, fps=25.0, fourcc="MJPG"
+    )
+
+
 def moving_square(n: int, size=(96, 72)) -> list[np.ndarray]:
     """Frames whose content changes over time, so that decoding order is checkable."""
     width, height = size

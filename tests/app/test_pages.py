@@ -7,7 +7,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import LRCN_BUNDLE, MODELS_DIR, PROJECT_ROOT
-from tests.support import APP, SAMPLES, SURFING, button, open_page, real_frames, upload, write_video
+from tests.support import (
+    APP,
+    SAMPLES,
+    SURFING,
+    button,
+    open_page,
+    surfing_then_abseiling,
+    upload,
+)
 
 LEARN = ["video", "single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose", "lrcn", "convlstm"]
 LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"]
@@ -284,13 +292,7 @@ def test_learn_pages_sample_frames_in_the_models_own_shape():
 
 def test_a_video_partly_of_something_else_says_so_in_its_headline(tmp_path):
     """Surfing, then abseiling: mostly Surfing as a whole, and the headline points at the grey."""
-    import cv2
-
-    surfing = real_frames(SURFING)
-    height, width = surfing[0].shape[:2]
-    abseiling = [cv2.resize(f, (width, height)) for f in real_frames(SAMPLES / "kinetics_abseiling.mp4")]
-    mixed = write_video(tmp_path / "surfing_then_abseiling.avi", surfing + abseiling, fps=25.0, fourcc="MJPG")
-    app = upload(open_page("pages/analyze.py"), mixed)
+    app = upload(open_page("pages/analyze.py"), surfing_then_abseiling(tmp_path))
     headline = (app.success or app.warning)[0].value
     assert "**Surfing**" in headline and headline.endswith("Grey stretches look like nothing it was taught.")
 
@@ -307,13 +309,7 @@ def test_an_action_the_model_does_not_know_is_said_to_be_none_of_them():
 
 
 def test_how_readily_it_says_unknown_is_a_display_setting_with_its_cost(tmp_path):
-    import cv2
-
-    surfing = real_frames(SURFING)
-    height, width = surfing[0].shape[:2]
-    abseiling = [cv2.resize(f, (width, height)) for f in real_frames(SAMPLES / "kinetics_abseiling.mp4")]
-    mixed = write_video(tmp_path / "surfing_then_abseiling.avi", surfing + abseiling, fps=25.0, fourcc="MJPG")
-    app = upload(open_page("pages/analyze.py"), mixed)
+    app = upload(open_page("pages/analyze.py"), surfing_then_abseiling(tmp_path))
     setting = next(s for s in app.select_slider if s.label == "Say unknown")
     assert setting.value == "as calibrated" and setting.options == ["rarely", "as calibrated", "readily"]
     unknown = {}

@@ -3,7 +3,6 @@ it calls unknown, and a video that mixes the two reads as such, stretch by stret
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 
@@ -14,7 +13,7 @@ from core.media.video import read_frames
 from core.models import contract
 from core.models.contract import to_unit
 from core.training.dataset import evaluation_windows
-from tests.support import SAMPLES, SURFING, real_frames, run_core, write_video
+from tests.support import SAMPLES, SURFING, real_frames, run_core, surfing_then_abseiling
 
 # Chosen by the measured margin below the default bundle's video threshold, not by luck: the
 # clearest refusal among the samples (2.4 below it, in standardised units; Surfing is 4.7 above).
@@ -40,12 +39,8 @@ def test_an_action_it_was_never_taught_is_refused_with_the_closest_beside_it(def
 
 @pytest.fixture(scope="module")
 def known_then_unknown(tmp_path_factory):
-    """Surfing, then abseiling, in one 320x240 file."""
-    surfing = real_frames(SURFING)
-    height, width = surfing[0].shape[:2]
-    abseiling = [cv2.resize(frame, (width, height)) for frame in real_frames(REFUSED)]
-    path = tmp_path_factory.mktemp("mixed") / "surfing_then_abseiling.avi"
-    return write_video(path, surfing + abseiling, fps=25.0, fourcc="MJPG")
+    """Surfing, then abseiling (``REFUSED``), in one 320x240 file."""
+    return surfing_then_abseiling(tmp_path_factory.mktemp("mixed"))
 
 
 def test_a_video_that_mixes_known_and_unknown_reads_as_such(default_bundle, known_then_unknown, tmp_path):

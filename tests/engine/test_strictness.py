@@ -5,21 +5,16 @@ import csv
 import io
 from dataclasses import replace
 
-import cv2
 import pytest
 
 from core.engine.analysis import analyze
 from core.engine.strictness import CALIBRATED, applied, levels
-from tests.support import SAMPLES, SURFING, real_frames, write_video
+from tests.support import surfing_then_abseiling
 
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
-    surfing = real_frames(SURFING)
-    height, width = surfing[0].shape[:2]
-    abseiling = [cv2.resize(f, (width, height)) for f in real_frames(SAMPLES / "kinetics_abseiling.mp4")]
-    path = tmp_path_factory.mktemp("strictness") / "surfing_then_abseiling.avi"
-    return write_video(path, surfing + abseiling, fps=25.0, fourcc="MJPG")
+    return surfing_then_abseiling(tmp_path_factory.mktemp("strictness"))
 
 
 def test_the_settings_trade_known_clips_accepted_against_others_refused(default_bundle):
