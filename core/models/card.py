@@ -217,7 +217,7 @@ def expected_rows(estimate: dict, shipped: dict | None = None) -> list[tuple[str
                 "Known clips accepted as known (fitted: the share its thresholds were set to)",
                 single["known_accepted"],
             ),
-            ("Right action among the accepted", single["accepted_accuracy"]),
+            ("Right action among the accepted (at those fitted thresholds)", single["accepted_accuracy"]),
             (untaught, single.get("unknown_refused")),
             ("Clips of classes left out of training refused", single.get("other_classes_refused")),
         ]

@@ -178,14 +178,16 @@ def fit_and_calibrate(
     train: list[Clip],
     inner: list[Clip],
     views_of: Callable[[Clip], list[np.ndarray]],
+    recorded_of: Callable[[Clip], np.ndarray],
     seed: int,
 ) -> Fitted:
     """A head on ``train``'s views: early stopping and the open-set thresholds from ``inner``
-    (clips of other groups, as recorded), as ``train`` does with its validation groups."""
+    (clips of other groups, as recorded: ``recorded_of``, without reading their augmented
+    copies), as ``train`` does with its validation groups."""
     model, head = _build(training, classes, seed)
     items = [views_of(c) for c in train]
     labels = np.array([classes.index(c.label) for c in train], dtype=np.int32)
-    inner_views = [views_of(c)[0] for c in inner]
+    inner_views = [recorded_of(c) for c in inner]
     inner_labels = np.array([classes.index(c.label) for c in inner], dtype=np.int32)
     cut = [evaluation_windows(v, training.sequence_length, training.hop_frames) for v in inner_views]
     owners = np.concatenate([np.full(len(w), i) for i, w in enumerate(cut)])
@@ -253,9 +255,16 @@ def run_fold(job: FoldJob) -> FoldResult:
     fold, classes = job.fold, list(job.classes)
     part = lambda groups, wanted: [c for c in job.clips if c.group in groups and c.label in wanted]  # noqa: E731
     of = lambda clip: views(base, augmented, clip)  # noqa: E731
+    recorded = lambda clip: base.features(clip.path)[0]  # noqa: E731
     seed = training.seed + fold.index
     main = fit_and_calibrate(
-        training, classes, part(fold.train_groups, classes), part(fold.inner_groups, classes), of, seed
+        training,
+        classes,
+        part(fold.train_groups, classes),
+        part(fold.inner_groups, classes),
+        of,
+        recorded,
+        seed,
     )
     judge = FeatureJudge(main.head, main.calibration, training.sequence_length, training.hop_frames)
     test = part(fold.test_groups, classes)
@@ -277,16 +286,20 @@ def run_fold(job: FoldJob) -> FoldResult:
     if job.left_out and calibration is not None:
         kept = [c for c in classes if c not in job.left_out]
         second = fit_and_calibrate(
-            training, kept, part(fold.train_groups, kept), part(fold.inner_groups, kept), of, seed + 100
+            training,
+            kept,
+            part(fold.train_groups, kept),
+            part(fold.inner_groups, kept),
+            of,
+            recorded,
+            seed + 100,
         )
         other = FeatureJudge(second.head, second.calibration, training.sequence_length, training.hop_frames)
         result = replace(
             result,
             left_out=job.left_out,
-            left_out_known=tuple(other.score(base.features(c.path)[0]) for c in part(fold.test_groups, kept)),
-            left_out_unknown=tuple(
-                other.score(base.features(c.path)[0]) for c in part(fold.test_groups, job.left_out)
-            ),
+            left_out_known=tuple(other.score(recorded(c)) for c in part(fold.test_groups, kept)),
+            left_out_unknown=tuple(other.score(recorded(c)) for c in part(fold.test_groups, job.left_out)),
             left_out_threshold=second.calibration.threshold,
         )
     return replace(result, seconds=time.perf_counter() - started)

@@ -121,14 +121,15 @@ def _measured(approach: str) -> None:
     if all(row is None for _, row in rows):
         st.info("No measured row yet: `python -m core compare ../shared/data/ucf101 --json` writes it.")
         return
+    measured = estimates()
     for footing, row in rows:
         if row is None:
             continue
         st.markdown(f"**{FOOTINGS[footing]}** (`{row['architecture']}`)")
         cols = st.columns(6)
-        estimate = estimates().get(row["architecture"])
+        estimate = measured.get(row["architecture"])
         for col, (task, label) in zip(cols[:2], TASKS.items(), strict=True):
-            accuracy, spread = shown_accuracy(row, task, estimates())
+            accuracy, spread = shown_accuracy(row, task, measured)
             col.metric(label, "-" if accuracy is None else f"{accuracy:.1%}")
             if spread is not None:
                 col.caption(f"new footage: folds {spread['min']:.0%}-{spread['max']:.0%}")
