@@ -218,6 +218,7 @@ def _training_config(args, **specific):
         seed=args.seed,
         classes=tuple(args.classes),
         open_set="" if args.open_set == "none" else args.open_set,
+        augmented_copies=args.augment,
         **specific,
     )
 
@@ -232,6 +233,7 @@ def cmd_train(args) -> int:
         strategy=args.strategy,
         cpu_devices=args.cpu_devices,
         limit_clips=args.limit_clips,
+        stop_on=args.stop_on,
     )
     train(args.data_dir, config, args.out, args.command_line, cache_dir=args.cache_dir)
     return 0
@@ -246,7 +248,6 @@ def cmd_crossval(args) -> int:
         training,
         folds=args.folds,
         inner_groups=args.inner_groups,
-        augmented_copies=args.augment,
         leave_out=args.leave_out,
         workers=args.workers,
         unknown_dir=args.unknown or "",
@@ -344,6 +345,12 @@ def _training_options(command: argparse.ArgumentParser, defaults) -> None:
     command.add_argument("--windows-per-clip", type=_positive(int), default=defaults.windows_per_clip)
     command.add_argument("--learning-rate", type=_positive(float), default=defaults.learning_rate)
     command.add_argument("--seed", type=int, default=defaults.seed)
+    command.add_argument(
+        "--augment",
+        type=_positive(int, zero_ok=True),
+        default=defaults.augmented_copies,
+        help="augmented copies of each training clip, for heads on the frozen backbone (cached)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -351,7 +358,7 @@ def parser() -> argparse.ArgumentParser:
     from core.models.registry import architectures
     from core.training.crossval_worker import ARCHITECTURES as CROSSVAL_ARCHITECTURES
     from core.training.dataset import TASKS
-    from core.training.trainer import STRATEGIES, TrainingConfig
+    from core.training.trainer import STOPPING, STRATEGIES, TrainingConfig
 
     root = _Parser(prog="python -m core", description="Action Recognition Lab")
     commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -409,6 +416,12 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         help="at most N clips per class (smoke runs)",
     )
+    train.add_argument(
+        "--stop-on",
+        default="val_clip_accuracy",
+        choices=sorted(STOPPING),
+        help="what early stopping watches on the held-back clips (val_loss where they are near-duplicates)",
+    )
     train.add_argument("--cache-dir", help="where decoded frames are cached")
     train.set_defaults(run=cmd_train)
 
@@ -423,12 +436,6 @@ def parser() -> argparse.ArgumentParser:
         type=_positive(int),
         default=3,
         help="groups of each fold's training groups held back to choose the epoch and the thresholds",
-    )
-    crossval.add_argument(
-        "--augment",
-        type=_positive(int, zero_ok=True),
-        default=0,
-        help="augmented copies of each clip (cached)",
     )
     crossval.add_argument(
         "--leave-out",

@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.models.card import expected_rows, open_set_protocol, shipped_point
 from core.training.evaluation import LOOKALIKES, within
+from core.training.takes import both_sides
 from core.views.charts import confusion_figure, estimate_figure, per_class_figure, training_figure
 from pages._app.common import current_bundle, use_app_navigation
 
@@ -60,6 +61,8 @@ if validation:
         f"Out of fold: {validation['n_clips']} clips, every one judged by a model that never saw its group"
         if out_of_fold
         else f"Validation: {validation['n_clips']} clips of groups {validation['groups']}"
+        if validation.get("groups")
+        else f"Validation: {validation['n_clips']} held-back clips"
     )
     left, right = st.columns(2)
     left.plotly_chart(confusion_figure(validation["classes"], validation["confusion"]), width="stretch")
@@ -71,7 +74,16 @@ if validation:
             f"instrument): {figures['accuracy']:.1%} of their {figures['clips']} clips get the right one."
         )
         st.dataframe(figures["table"], hide_index=True)
-    if spec.open_set is not None:
+    takes = model.metrics.get("takes_calibration")
+    if spec.open_set is not None and takes:
+        st.markdown(
+            f"**Open set**: known-ness score `{spec.open_set.score}`; a video below "
+            f"{spec.open_set.threshold:.4f} (a window below {spec.open_set.window_threshold:.4f}) is "
+            "*unknown*. Put where as many of its takes, each scored with its own scene left out, are "
+            "refused as clips of other actions accepted:\n"
+            + "".join(f"- {line}\n" for line in both_sides(takes))
+        )
+    elif spec.open_set is not None:
         rule = spec.open_set
         fitted = (
             "out-of-fold scores of every group" if out_of_fold else f"validation groups {list(rule.groups)}"

@@ -9,6 +9,7 @@ import streamlit as st
 from core.config import VIDEO_SUFFIXES
 from core.errors import ActionLabError, DatasetError, ModelError
 from core.models.hub import publish
+from core.training.takes import both_sides, one_scene_warning
 from core.training.teach import (
     MAX_ACTIONS,
     MIN_ACTIONS,
@@ -32,7 +33,9 @@ st.write(
     "Name a few actions and give each some short clips of it. The app's frozen EfficientNet-Lite0 "
     "encodes every sampled frame once and a small LSTM head learns your actions on top: transfer "
     "learning, the CNN + LSTM idea this app is built on. About a quarter of each action's clips are "
-    "held back to check the result and to calibrate *unknown*. What you teach stays in your session."
+    "held back to check the result. *Unknown* is calibrated for your next take: on your takes, each "
+    "with its own scene left out, against footage of other actions that ships with the app. Film "
+    "each action in two places or more. What you teach stays in your session."
 )
 
 
@@ -186,6 +189,14 @@ if st.button("Train", type="primary"):
         f"**{out.name}** is now the model on the Analyze page. On the held-back clips it named "
         f"{result.accuracy:.0%} right (best epoch {result.best_epoch} of {result.epochs})."
     )
+    st.markdown(
+        "**How it says *unknown*** (it calls an action unknown where as many of your left-out "
+        "takes would be refused as clips of other actions accepted):\n"
+        + "".join(f"- {line}\n" for line in both_sides(result.calibration))
+    )
+    warning = one_scene_warning(result.calibration)
+    if warning:
+        st.warning(warning)
     st.page_link("pages/analyze.py", label="Analyze a video with it", icon=":material/movie:")
     st.session_state["teach_last"] = str(out)
 st.caption("Training can be stopped at any time: press Stop (top right), or change anything on the page.")

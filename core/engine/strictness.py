@@ -3,7 +3,9 @@ looser pair of thresholds from the bundle's own measurements, applied to a finis
 
 A cross-validated bundle records, on out-of-fold scores, the thresholds that would accept
 80-99% of known clips and what each costs (``metrics.json``'s ``open_set_curve``, written by
-``core.training.crossval``). The three settings read that table; none runs the model again, since
+``core.training.crossval``); a taught bundle, on its takes scored with their scene left out and
+on reference footage of other actions, the thresholds of each setting by name
+(``core.training.takes``). The three settings read that table; none runs the model again, since
 the known-ness of every window is already in the timeline.
 """
 
@@ -46,16 +48,19 @@ class Strictness:
 
 def levels(bundle: ModelBundle) -> list[Strictness]:
     """The settings a bundle offers, the one that says unknown least first: "as calibrated" for
-    any calibrated bundle, and "rarely" and "readily" where its metrics measured them. None for
-    an uncalibrated one."""
+    any calibrated bundle, and "rarely" and "readily" where its metrics measured them (a taught
+    bundle's curve names its settings; a cross-validated one's gives the share of known clips
+    each accepts). None for an uncalibrated one."""
     calibration = bundle.spec.open_set
     if calibration is None:
         return []
-    measured = {point["accepted_target"]: point for point in bundle.metrics.get("open_set_curve", [])}
+    curve = bundle.metrics.get("open_set_curve", [])
+    named = {point["setting"]: point for point in curve if "setting" in point}
+    by_share = {point["accepted_target"]: point for point in curve}
     found = []
     for name in ORDER:
         share = calibration.accepted if name == CALIBRATED else LOOSER_AND_STRICTER[name]
-        point = measured.get(share)
+        point = named.get(name) or by_share.get(share)
         if point is None and name != CALIBRATED:
             continue
         point = point or {}

@@ -34,6 +34,11 @@ KNN_SCORES = ("knn", "knn_energy")  # score frames by their nearest training fra
 # what each feature score reads from calibration.npz; "mix": rows (knn, energy), columns (mean, spread)
 ARRAYS = {"knn": ("bank",), "knn_energy": ("bank", "mix"), "mahalanobis": ("means", "precision")}
 FEATURE_ARRAYS = ("bank", "means", "precision")  # as wide as the frame encoder's features
+# How the thresholds were put. "quantile": where ``accepted`` of the known clips that chose them
+# pass (held-back groups, or out-of-fold scores). "equal_error": a taught bundle's, between its
+# takes scored with their own scene left out and reference footage of other actions, where as
+# many of the first are refused as of the second accepted (core.training.takes).
+RULES = ("quantile", "equal_error")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Calibration:
     k: int = 1  # knn only
     feature_dim: int = 0  # the frame encoder's output width the reference data was made with
     arrays: dict | None = field(default=None, compare=False, repr=False)  # from calibration.npz
+    rule: str = "quantile"  # how the thresholds were put (RULES)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -64,6 +70,7 @@ class Calibration:
                 accepted=float(data["accepted"]),
                 k=int(data.get("k", 1)),
                 feature_dim=int(data.get("feature_dim", 0)),
+                rule=str(data.get("rule", "quantile")),
                 arrays=arrays,
             )
         except (KeyError, TypeError, ValueError) as error:
@@ -77,6 +84,10 @@ class Calibration:
         if self.score not in SCORES:
             raise ModelError(
                 f"config.json's open_set score '{self.score}' is unknown (known: {', '.join(SCORES)})."
+            )
+        if self.rule not in RULES:
+            raise ModelError(
+                f"config.json's open_set rule '{self.rule}' is unknown (known: {', '.join(RULES)})."
             )
         finite = math.isfinite(self.threshold) and math.isfinite(self.window_threshold)
         if not finite or self.k < 1 or not 0 < self.accepted <= 1:

@@ -71,7 +71,7 @@ def thresholds(
 
 def uncalibrated(score: str, arrays: dict | None, feature_dim: int, groups: tuple[int, ...]) -> Calibration:
     """A calibration with its reference data but thresholds not yet chosen (they accept all)."""
-    return Calibration(score, -np.inf, -np.inf, groups, ACCEPTED, KNN_K, feature_dim, arrays)
+    return Calibration(score, -np.inf, -np.inf, groups, ACCEPTED, KNN_K, feature_dim, arrays=arrays)
 
 
 def auroc(known: np.ndarray, unknown: np.ndarray) -> float:

@@ -120,7 +120,7 @@ class CrossValidation:
         summary["settings"] = {
             "training": training,
             "inner_groups": self.config.inner_groups,
-            "augmented_copies": self.config.augmented_copies,
+            "augmented_copies": training.pop("augmented_copies"),
             "best_epochs": [f.best_epoch for f in self.folds],
         }
         summary["per_fold"] = per_fold

@@ -29,6 +29,7 @@ from core.training.folds import CrossValConfig, FoldJob, FoldResult, Judged
 from core.training.trainer import (
     TrainingConfig,
     Validation,
+    best_record,
     feature_dataset,
     fit,
     open_set_reference,
@@ -67,7 +68,7 @@ def caches(
     encoder = EffnetFeatures()
     frames = FrameCache(cache_dir, training.sampling_fps, (training.image_width, training.image_size))
     base = FeatureCache(frames, encoder, encoder.fingerprint())
-    return base, AugmentedFeatureCache(base, config.augmented_copies, seed=training.seed)
+    return base, AugmentedFeatureCache(base, training.augmented_copies, seed=training.seed)
 
 
 def warm_caches(
@@ -98,7 +99,7 @@ class Fitted:
     @property
     def best_epoch(self) -> int:
         scored = [r for r in self.history if "val_clip_accuracy" in r]
-        return max(scored, key=lambda r: r["val_clip_accuracy"])["epoch"] if scored else len(self.history)
+        return best_record(scored)["epoch"] if scored else len(self.history)
 
 
 class FeatureJudge:

@@ -25,7 +25,6 @@ class CrossValConfig:
     training: TrainingConfig
     folds: int = 6
     inner_groups: int = 3  # of each fold's training groups: where epoch and thresholds are chosen
-    augmented_copies: int = 0  # augmented copies of each clip among its training views
     leave_out: int = 2  # classes left out of a second head per fold; 0: no leave-classes-out check
     workers: int = 0  # processes; 0: one per core, at most one per fold
     unknown_dir: str = ""  # clips of actions none of the classes is (their names are checked)

@@ -34,6 +34,7 @@ from core.models import bundle as bundles
 from core.models.calibration import NEEDS_LOGITS
 from core.models.card import training_card
 from core.models.contract import to_unit, with_logits
+from core.training.augmented import AugmentedFeatureCache
 from core.training.calibrate import mix_array, reference_arrays, thresholds, uncalibrated
 from core.training.dataset import (
     DEFAULT_VAL_GROUPS,
@@ -52,6 +53,7 @@ from core.training.dataset import (
 )
 
 STRATEGIES = ("default", "mirrored", "multiworker")
+STOPPING = {"val_clip_accuracy": "max", "val_loss": "min"}  # early stopping's measures, best way up
 Log = Callable[[str], None]
 # Called after each epoch with its record (epoch, loss, val_clip_accuracy, ...); returning True
 # stops training there (the best epoch so far is kept): the Teach page's live chart and Cancel.
@@ -80,6 +82,11 @@ class TrainingConfig:
     limit_clips: int = 0  # per class, for quick smoke runs; 0 = all
     classes: tuple[str, ...] = ()  # the class folders to learn; () = all of them
     open_set: str = "knn"  # the known-ness score to calibrate (frozen Keras encoders); "" = none
+    augmented_copies: int = 0  # of each training clip, for heads on a frozen Keras encoder (cached)
+    # what early stopping watches on the held-back clips (STOPPING): their clip accuracy, or their
+    # windows' loss where the held-back clips are near-duplicates of the training ones (a user's
+    # takes), whose accuracy is 100% after an epoch or two and would stop training there
+    stop_on: str = "val_clip_accuracy"
 
     def resolved(self) -> TrainingConfig:
         """This config with every input setting left at 0 filled in from the architecture."""
@@ -154,10 +161,13 @@ def _limit(clips, per_class: int):
     return kept
 
 
-def _load_clips(split: Split, load: Callable[[Path], np.ndarray], what: str, log: Log) -> tuple[list, list]:
-    """Every training and validation clip through ``load`` (cached frames or frame features)."""
+def _load_clips(
+    split: Split, load: Callable[[Path], np.ndarray], what: str, log: Log, load_train: Callable | None = None
+) -> tuple[list, list]:
+    """Every training and validation clip through ``load`` (cached frames or frame features);
+    the training clips through ``load_train`` where given (their augmented copies too)."""
     started = time.perf_counter()
-    train = [load(c.path) for c in split.train]
+    train = [(load_train or load)(c.path) for c in split.train]
     val = [load(c.path) for c in split.val]
     log(
         f"{what} ready for {len(train)} training and {len(val)} validation clips "
@@ -284,6 +294,12 @@ class Validation:
     labels: np.ndarray
 
 
+def best_record(history: list[dict], stop_on: str = "val_clip_accuracy") -> dict:
+    """The epoch record early stopping kept (the first of equals, as Keras keeps it)."""
+    pick = max if STOPPING[stop_on] == "max" else min
+    return pick(history, key=lambda record: record[stop_on])
+
+
 def fit(
     fitted,
     dataset,
@@ -318,7 +334,10 @@ def fit(
     if validation is not None:
         clip_accuracy = _clip_accuracy_callback(validation, log, on_epoch)
         stopper = keras.callbacks.EarlyStopping(
-            monitor="val_clip_accuracy", mode="max", patience=config.patience, restore_best_weights=True
+            monitor=config.stop_on,
+            mode=STOPPING[config.stop_on],
+            patience=config.patience,
+            restore_best_weights=True,
         )
         callbacks = [clip_accuracy, stopper]
     done = fitted.fit(
@@ -385,10 +404,15 @@ def train(
         if external_encoder is not None:  # the model is the head; its encoder is no Keras model
             external = external_encoder()
             fitted, features = model, FeatureCache(cache, external, external.fingerprint()).features
+            with_copies = None
         else:
             encoder, fitted = parts
-            features = feature_cache(encoder, cache).features
-        train_items, val_items = _load_clips(split, features, "frame features", log)
+            cached = feature_cache(encoder, cache)
+            features, with_copies = cached.features, None
+            if config.augmented_copies:
+                augmented = AugmentedFeatureCache(cached, config.augmented_copies, seed=config.seed)
+                with_copies = lambda path: [*cached.features(path), *augmented.features(path)]  # noqa: E731
+        train_items, val_items = _load_clips(split, features, "frame features", log, with_copies)
         val_views = [f[0] for f in val_items]  # as analysis sees them: not mirrored
         dataset = feature_dataset(train_items, train_labels, config, rng)
     else:
@@ -409,7 +433,7 @@ def train(
     )
     validation = Validation(val_x, owners, val_labels)
     history = fit(fitted, dataset, len(split.train), config, validation, log, on_epoch, strategy)
-    best = max(history, key=lambda r: r["val_clip_accuracy"])
+    best = best_record(history, config.stop_on)
     train_seconds = time.perf_counter() - started
 
     out_dir = Path(out_dir)

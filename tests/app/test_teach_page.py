@@ -55,6 +55,9 @@ def test_teaching_two_actions_makes_the_model_analyze_uses(site, tmp_path, monke
     assert not app.exception and not app.error
     assert "/surf14.mp4" in paths
     assert "is now the model on the Analyze page" in app.success[0].value
+    both_sides = next(m.value for m in app.markdown if "How it says *unknown*" in m.value)
+    assert "Held-back takes:" in both_sides and "each scored with its own scene left out" in both_sides
+    assert "Clips of other actions (" in both_sides and "Surfing left out of those" in both_sides
     taught = app.session_state["model_ref"]
     assert taught.endswith("my-actions") and taught in app.session_state["taught_models"]
     assert any(b.label == "Download my-actions (zip)" for b in app.get("download_button"))
