@@ -350,6 +350,10 @@ def recalibrate(
         spec.hop_frames,
     )
     bundles.write_config(out_dir, replace(spec, open_set=result.calibration))
+    log(
+        f"unknown below {result.calibration.threshold:.4f} (rule {result.calibration.rule}): "
+        + " ".join(both_sides(result.figures()))
+    )
     metrics = json.loads((out_dir / "metrics.json").read_text())
     figures = result.figures()
     metrics["takes_calibration"] = figures

@@ -73,6 +73,12 @@ def test_teaching_two_actions_makes_the_model_analyze_uses(site, tmp_path, monke
     upload(app, SURFING)  # group 10: a source video none of the taught clips came from
     assert not app.error and "surf" in app.success[0].value
 
+    app.switch_page("pages/model.py")
+    app.run()
+    assert not app.exception
+    open_set = next(m.value for m in app.markdown if m.value.startswith("**Open set**"))
+    assert "each scored with its own scene left out" in open_set and "Clips of other actions" in open_set
+
 
 def test_a_loaded_zip_is_published_with_the_users_own_token(hub_stand_in, monkeypatch):
     from core.training.teach import zip_bundle
