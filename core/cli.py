@@ -224,6 +224,7 @@ def _training_config(args, **specific):
 
 
 def cmd_train(args) -> int:
+    from core.training.takes import calibrate_if_taught
     from core.training.trainer import train
 
     config = _training_config(
@@ -236,6 +237,7 @@ def cmd_train(args) -> int:
         stop_on=args.stop_on,
     )
     train(args.data_dir, config, args.out, args.command_line, cache_dir=args.cache_dir)
+    calibrate_if_taught(args.out, args.data_dir, args.cache_dir, print)
     return 0
 
 

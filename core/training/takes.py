@@ -320,8 +320,23 @@ def card_section(figures: dict) -> str:
     )
 
 
+def calibrate_if_taught(
+    out_dir: str | Path, clips_dir: str | Path, cache_dir: str | Path | None, log: Log = lambda _: None
+) -> TakesCalibration | None:
+    """After ``train`` on a folder split by clip (a user's own takes, whose held-back ones are
+    near-duplicates of the rest) with a kNN calibration, put its thresholds for the next take.
+    Any other bundle is left as trained (None). Not inside ``train``: this module judges clips
+    with cross-validation's judge, which is built on the trainer."""
+    folder = Path(out_dir)
+    split = json.loads((folder / "metrics.json").read_text()).get("split", {})
+    open_set = json.loads((folder / "config.json").read_text()).get("open_set") or {}
+    if split.get("by") != "clip" or open_set.get("score") != "knn":
+        return None
+    return recalibrate(folder, Path(clips_dir), cache_dir, log)
+
+
 def recalibrate(
-    out_dir: Path, clips_dir: Path, cache_dir: Path, log: Log = lambda _: None
+    out_dir: Path, clips_dir: Path, cache_dir: str | Path | None, log: Log = lambda _: None
 ) -> TakesCalibration:
     """Put a freshly taught bundle's thresholds on its takes and the reference footage, and
     record the rule, its evidence and the strictness settings in the bundle."""

@@ -30,6 +30,7 @@ from core.media.video import probe, staged
 from core.models import bundle as bundles
 from core.models.registry import input_defaults
 from core.training.dataset import GROUP_PATTERN, MIN_CLIPS_PER_CLASS
+from core.training.takes import calibrate_if_taught
 from core.training.trainer import EpochHook, TrainingConfig, train
 
 MIN_ACTIONS, MAX_ACTIONS = 2, 10
@@ -264,9 +265,9 @@ def teach(
             f"--windows-per-clip {config.windows_per_clip} --augment {config.augmented_copies} "
             f"--stop-on {config.stop_on}"
         )
-        result = train(
-            clips_dir, config, out_dir, command, cache_dir=Path(work) / "cache", log=log, on_epoch=on_epoch
-        )
+        cache_dir = Path(work) / "cache"
+        result = train(clips_dir, config, out_dir, command, cache_dir=cache_dir, log=log, on_epoch=on_epoch)
+        calibrate_if_taught(out_dir, clips_dir, cache_dir, log)
     metrics = json.loads((out_dir / "metrics.json").read_text())
     card = (out_dir / "README.md").read_text() + _clips_section(taught)
     bundles.write_documents(out_dir, {**metrics, "taught": taught}, card)

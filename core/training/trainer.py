@@ -498,9 +498,5 @@ def train(
     backbone = registry.backbone_provenance(config.architecture)
     card = training_card(spec, metrics, command, Path(data_dir).name, backbone=backbone)
     bundles.write_documents(out_dir, metrics, card)
-    if calibrating and split.by_clip:  # a user's takes: held-back ones are near-duplicates of the rest
-        from core.training.takes import recalibrate
-
-        recalibrate(out_dir, data_dir, cache.root, log)
     log(f"validation clip accuracy {report.accuracy:.4f} on {report.n_clips} clips; bundle in {out_dir}")
     return TrainingResult(out_dir, report.accuracy, len(history), best["epoch"], train_seconds)
