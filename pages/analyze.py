@@ -15,6 +15,9 @@ from core.media.encode import browser_copy
 from core.media.video import frames_at, staged
 from core.views.charts import timeline_figure, top_k_figure
 from pages._app.common import current_bundle, fetch_link, run_analysis, settings, use_app_navigation
+from pages._app.recorder import record_clip
+
+RECORD_MAX_S = 10.0
 
 
 @st.cache_data(show_spinner="Preparing the video for the browser…", max_entries=16)
@@ -42,6 +45,12 @@ def annotated_video(
 ):
     with staged(_data, suffix) as path:
         return annotated_copy(path, _timeline, path.parent, smoothing).read_bytes()
+
+
+def forget_link_and_recording() -> None:
+    """The latest choice wins: a sample picked now replaces a clip fetched or recorded before."""
+    st.session_state.pop("link_clip", None)
+    st.session_state.pop("recorded_clip", None)
 
 
 use_app_navigation()
@@ -77,11 +86,17 @@ with st.form("link", border=False):
         help=f"Up to {config.max_duration_s / 60:.0f} minutes, from: {', '.join(config.allowed_hosts)}.",
     )
     if button_col.form_submit_button("Fetch", width="stretch"):
+        st.session_state.pop("recorded_clip", None)  # the latest choice wins
         try:
             st.session_state["link_clip"] = fetch_link(link, config)
         except ActionLabError as error:
             st.session_state.pop("link_clip", None)
             st.error(str(error))
+with st.expander("…or record a clip with your camera"):
+    recorded = record_clip("analyze_recorder", max_seconds=RECORD_MAX_S)
+if recorded is not None:
+    st.session_state["recorded_clip"] = recorded
+    st.session_state.pop("link_clip", None)
 samples = sample_clips()
 sample = None
 if samples:
@@ -89,20 +104,25 @@ if samples:
         "…or try a sample clip",
         [None, *samples],
         format_func=lambda p: "(none)" if p is None else p.name,
-        on_change=lambda: st.session_state.pop("link_clip", None),  # the latest choice wins
+        on_change=forget_link_and_recording,
     )
 st.caption(f"The model knows {len(model.spec.classes)} actions: {', '.join(model.spec.classes)}.")
 if upload is not None:
     name, data = upload.name, upload.getvalue()
     if "link_clip" in st.session_state:
         st.caption("Analysing the uploaded file: remove it to analyse the fetched link.")
+    elif "recorded_clip" in st.session_state:
+        st.caption("Analysing the uploaded file: remove it to analyse your recording.")
+elif "recorded_clip" in st.session_state:
+    name, data = st.session_state["recorded_clip"]
+    st.caption(f"Your recording: {name}")
 elif "link_clip" in st.session_state:
     name, data = st.session_state["link_clip"]
     st.caption(f"Fetched from the link: {name}")
 elif sample is not None:
     name, data = sample.name, sample.read_bytes()
 else:
-    st.info("Upload a clip, paste a link or pick a sample to get a timeline of actions.")
+    st.info("Upload a clip, paste a link, record one or pick a sample to get a timeline of actions.")
     st.stop()
 
 if not data:

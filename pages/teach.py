@@ -26,6 +26,7 @@ from core.training.teach import (
 )
 from core.training.teach_sources import EXAMPLE, gather_clips, parse_requests
 from pages._app.common import fetch_link, settings, taught_folder, use_app_navigation, use_taught_model
+from pages._app.recorded_takes import forget_takes, recorded_takes
 
 use_app_navigation()
 st.title("Teach it your own actions")
@@ -35,7 +36,8 @@ st.write(
     "learning, the CNN + LSTM idea this app is built on. About a quarter of each action's clips are "
     "held back to check the result. *Unknown* is calibrated for your next take: on your takes, each "
     "with its own scene left out, against footage of other actions that ships with the app. Film "
-    "each action in two places or more. What you teach stays in your session."
+    "each action in two places or more. What you teach stays in your session: takes you record "
+    "with the camera are kept in it until you remove them or leave, and are sent nowhere else."
 )
 
 
@@ -54,8 +56,9 @@ def bundle_zip(folder: str) -> bytes:
 
 
 def what_it_has(action: str, uploads: list[TeachClip], lines: str) -> str:
-    """How many clips an action has, with their seconds and analysis windows, or what is wrong
-    with one of them. Pieces are measured from their times; links once fetched, at Train."""
+    """How many clips an action has (uploaded or recorded), with their seconds and analysis
+    windows, or what is wrong with one of them. Pieces are measured from their times; links once
+    fetched, at Train."""
     try:
         requests = parse_requests(action, lines)
     except DatasetError as error:
@@ -118,19 +121,22 @@ for index in range(int(count)):
         files = st.file_uploader(
             "Its clips", type=suffixes, accept_multiple_files=True, key=f"teach_clips_{index}"
         )
+        label = name.strip() or f"Action {index + 1}"
+        takes = recorded_takes(index, label)
         lines = st.text_area(
             "Links, or pieces of longer videos (optional, one per line)",
             key=f"teach_lines_{index}",
             placeholder=EXAMPLE,
             height=80,
-            help="A link alone is one clip; a link or the name of a clip uploaded above, followed by "
-            "START-END (seconds, or minutes:seconds), is the piece between those times. An upload "
-            "cut into pieces is used through its pieces only. Pieces of one video are held back "
-            "together when the app checks what it learnt.",
+            help="A link alone is one clip; a link or the name of a clip uploaded or recorded above "
+            "(`take 1.webm`), followed by START-END (seconds, or minutes:seconds), is the piece "
+            "between those times. A clip cut into pieces is used through its pieces only. Pieces of "
+            "one video are held back together when the app checks what it learnt.",
         )
-        uploads = [TeachClip(f.name, f.getvalue()) for f in files]
-        st.caption(what_it_has(name.strip() or f"Action {index + 1}", uploads, lines))
-        actions.append((name, uploads, lines))
+        clips = [TeachClip(f.name, f.getvalue()) for f in files] + takes
+        st.caption(what_it_has(label, clips, lines))
+        actions.append((name, clips, lines))
+forget_takes(beyond=int(count))
 
 with st.expander("Settings"):
     model_name = st.text_input("Model name", "my-actions")

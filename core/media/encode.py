@@ -14,15 +14,9 @@ import cv2
 import numpy as np
 
 from core.errors import VideoError
-from core.media.video import VideoInfo, open_capture, probe
+from core.media.video import VideoInfo, ffmpeg_exe, open_capture, probe
 
 _H264_FOURCCS = {"avc1", "h264", "x264"}
-
-
-def _ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def fourcc(path: str | Path) -> str:
@@ -38,7 +32,7 @@ def plays_in_browsers(path: str | Path) -> bool:
 
 def _encoder(out: Path, width: int, height: int, fps: float) -> subprocess.Popen:
     command = [
-        _ffmpeg(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
+        ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
         "-r", f"{fps:.6f}", "-i", "-", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
         "-pix_fmt", "yuv420p", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-movflags", "+faststart", str(out),
     ]  # fmt: skip
@@ -79,7 +73,7 @@ def cut(source: str | Path, start_s: float, end_s: float, out: str | Path) -> Pa
     and re-encodes, so the piece starts on the asked-for frame, not on the key frame before it."""
     source, out = Path(source), Path(out)
     command = [
-        _ffmpeg(), "-v", "error", "-y", "-ss", f"{start_s:.3f}", "-i", str(source),
+        ffmpeg_exe(), "-v", "error", "-y", "-ss", f"{start_s:.3f}", "-i", str(source),
         "-t", f"{end_s - start_s:.3f}", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
         "-pix_fmt", "yuv420p", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", str(out),
     ]  # fmt: skip

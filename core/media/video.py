@@ -2,13 +2,15 @@
 
 Frames are yielded one at a time so that a ten-minute video costs no more memory than a
 ten-second one. Container metadata is treated as a hint: fps may be 0 or NaN, frame counts may
-be wrong, and trailing frames may be unreadable; decoding stops quietly at the first frame that
-cannot be read and reports how much of the file was usable.
+be wrong or missing (a browser's recording states no length: it is counted from the packets),
+and trailing frames may be unreadable; decoding stops quietly at the first frame that cannot be
+read and reports how much of the file was usable.
 """
 
 from __future__ import annotations
 
 import math
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +75,31 @@ def _plausible_fps(value: float) -> bool:
     return math.isfinite(value) and 0.0 < value <= _MAX_PLAUSIBLE_FPS
 
 
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary that ``imageio-ffmpeg`` ships (with libx264), whatever the system has."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _length_from_packets(path: Path) -> tuple[int, float] | None:
+    """Frame count and seconds of the first video stream, counted from its packets (demuxed, not
+    decoded: a moment even for long files). For containers that do not state their length, such as
+    the WebM a browser's MediaRecorder writes as it streams; None when ffmpeg cannot tell."""
+    command = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+               "-f", "null", "-progress", "pipe:1", "-nostats", "-"]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    report = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    try:
+        frames, seconds = int(report["frame"]), int(report["out_time_us"]) / 1e6
+    except (KeyError, ValueError):
+        return None
+    return (frames, seconds) if frames > 0 and seconds > 0 else None
+
+
 def _fps_from_timestamps(capture: cv2.VideoCapture, frames: int = 12) -> float | None:
     """Estimate fps from decoder timestamps when the container's rate is missing."""
     stamps = []
@@ -111,6 +138,11 @@ def probe(path: str | Path) -> VideoInfo:
                 fps, fps_assumed = FALLBACK_FPS, True
     finally:
         capture.release()
+    counted = None if frame_count else _length_from_packets(path)
+    if counted and _plausible_fps(counted[0] / counted[1]):
+        # the average rate over the whole stream: a webcam's frame rate varies with the light, and
+        # the rate a streamed container states is the demuxer's guess from its first frames
+        frame_count, fps, fps_assumed = counted[0], counted[0] / counted[1], False
     height, width = (height, width) if width > 0 and height > 0 else first.shape[:2]
     duration = frame_count / fps if frame_count else 0.0
     return VideoInfo(str(path), float(fps), frame_count, duration, width, height, fps_assumed)

@@ -101,3 +101,46 @@ def test_a_loaded_zip_is_published_with_the_users_own_token(hub_stand_in, monkey
     assert repo.private
     assert repo.commits[repo.refs["main"]]["model.keras"] == (LRCN_BUNDLE / "model.keras").read_bytes()
     assert f"me/lrcn@{repo.refs['main']}" in app.success[-1].value
+
+
+def _keep(app, index: int, data: bytes, name: str = "recording-20250101-120000.mp4") -> None:
+    """What the recorder of action ``index`` hands the page in the run after "Keep"
+    (pages/_app/recorder.py: a kept recording waits there for the page to take it)."""
+    app.session_state[f"_recorded:teach_recorder_{index}"] = (name, data)
+    app.run()
+    assert not app.exception
+
+
+def test_recorded_takes_count_and_are_checked_like_uploads_until_removed():
+    app = open_page("pages/teach.py")
+    app.text_input(key="teach_name_0").set_value("bow")
+    archery = [data for _, data, _ in _files("Archery", range(12, 14))]
+    _keep(app, 0, archery[0])
+    assert any(c.value.startswith("1 clip(s): 1 more needed") for c in app.caption)
+    _keep(app, 0, archery[1])
+    captions = [c.value for c in app.caption]
+    assert "Recorded: take 1.mp4" in captions and "Recorded: take 2.mp4" in captions
+    assert any(c.startswith("2 clip(s); ") and c.endswith("windows to learn from") for c in captions)
+
+    # a take is one more clip to the checks: the same footage uploaded under another action is refused
+    app.text_input(key="teach_name_1").set_value("surf")
+    surfing = _files("Surfing", range(12, 13))
+    app.file_uploader(key="teach_clips_1").set_value([*surfing, ("same.mp4", archery[1], "video/mp4")])
+    app.run()
+    button(app, "Train").click().run()
+    assert [e.value for e in app.error] == [
+        "same.mp4 is under both 'bow' and 'surf': a clip can teach one action only."
+    ]
+
+    app.button(key="teach_remove_0_1").click().run()  # removed: gone from the session and the count
+    assert list(app.session_state["teach_takes_0"]) == [2]
+    assert "Recorded: take 1.mp4" not in [c.value for c in app.caption]
+    assert any(c.value.startswith("1 clip(s): 1 more needed") for c in app.caption)
+    _keep(app, 0, b"not a video", "recording-20250101-120500.webm")  # read like an upload that is none
+    assert any(c.value.startswith("Cannot read take 3.webm: ") for c in app.caption)
+
+    app.number_input[0].set_value(3).run()
+    _keep(app, 2, archery[0])
+    assert list(app.session_state["teach_takes_2"]) == [1]
+    app.number_input[0].set_value(2).run()  # an action no longer asked for takes its takes along
+    assert "teach_takes_2" not in app.session_state and list(app.session_state["teach_takes_0"]) == [2, 3]

@@ -9,32 +9,23 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from core.config import LRCN_BUNDLE, PROJECT_ROOT
+from core.config import LRCN_BUNDLE
+from tests.e2e.support import CHROMIUM, CHROMIUM_FLAGS, IDLE, streamlit_server, websocket_reconnect_noise
 from tests.hub_server import HubStandIn
 from tests.support import ARCHERY, SURFING, UCF6
 
 pytestmark = pytest.mark.xdist_group("browser")  # one Streamlit server and browser for the module
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
 
 # Clips of this module's own, one test each (looped into minutes of footage where a test needs an
 # analysis that lasts): the small LRCN model names them surely (89-99%).
@@ -45,7 +36,6 @@ DUNK = UCF6 / "BasketballDunk" / "v_BasketballDunk_g24_c04.mp4"  # 6.2 s
 # The progress bar that run_analysis shows while the model runs (and removes when it is done).
 ANALYSIS_RUNNING = re.compile("reading video|predicting windows")
 CURRENT = "[data-testid=stElementContainer][data-stale=false]"  # drawn by the run under way
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"
 
 # What each page records from its first moment: when the analysis progress bar was on the page
 # (Date.now(), one clock for every page of the browser) and every alert it ever showed.
@@ -64,66 +54,6 @@ WATCH = """(() => {
     }
   }).observe(document, { childList: true, subtree: true, characterData: true });
 })();"""
-
-
-def websocket_reconnect_noise(errors: list[tuple[str, str]], app_url: str) -> list[tuple[str, str]]:
-    """The console errors of a websocket reconnect to the app, and nothing else: Chromium's
-    "WebSocket connection to 'ws://…/_stcore/stream' failed: …" for the app's own stream, and the
-    "Client Error: WebSocket onerror" that Streamlit's front end logs with it (then it pings the
-    server and connects again). Exceptions, failed requests and other sockets are not in it."""
-    socket_url = app_url.replace("http", "ws", 1) + "/_stcore/stream"
-    stream = re.compile(f"WebSocket connection to '{re.escape(socket_url)}' failed: ")
-    failed = [e for e in errors if stream.match(e[0])]
-    if not failed:
-        return []
-    return failed + [e for e in errors if e[0] == "Client Error: WebSocket onerror"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def streamlit_server(hub_url: str, hub_cache: Path):
-    """The app as `make run` starts it, with its default model on a stand-in Hub and links
-    allowed to 127.0.0.1; yields its URL. Without the file watcher: a source file edited while the
-    tests run must not reload modules under them."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": hub_url,
-        "HF_HUB_CACHE": str(hub_cache),
-        "ARL_MODEL_REPO": "lab/lrcn",
-        "ARL_MODEL_REVISION": "v1",
-        "ARL_ALLOWED_HOSTS": "127.0.0.1",
-    }
-    env.pop("HF_HUB_OFFLINE", None)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):  # the Hub and links are local
-        env.pop(name, None)
-        env.pop(name.lower(), None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("streamlit did not come up") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

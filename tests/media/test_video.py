@@ -1,3 +1,5 @@
+import subprocess
+
 import cv2
 import numpy as np
 import pytest
@@ -5,7 +7,7 @@ import pytest
 from core.errors import VideoError
 from core.media import video
 from core.media.video import FALLBACK_FPS, frames_at, iter_frames, probe, read_frames, staged
-from tests.support import ARCHERY, UCF6, moving_square, write_video
+from tests.support import ARCHERY, SURFING, UCF6, moving_square, write_video
 
 
 def test_probe_reads_real_ucf_clip():
@@ -168,3 +170,35 @@ def test_staged_bytes_are_removed_with_what_was_written_beside_them():
         (path.parent / "copy.mp4").write_bytes(b"x")
         folder = path.parent
     assert not folder.exists()
+
+
+def _streamed_webm(out, frame_filter: str = "null"):
+    """75 frames of real footage as a browser's MediaRecorder writes them: WebM muxed as a live
+    stream, with no duration in its header (so OpenCV reports no frame count)."""
+    command = [video.ffmpeg_exe(), "-v", "error", "-i", str(SURFING), "-frames:v", "75", "-an",
+               "-vf", frame_filter, "-fps_mode", "passthrough", "-c:v", "libvpx", "-b:v", "1M",
+               "-live", "1", "-f", "webm", str(out)]  # fmt: skip
+    subprocess.run(command, check=True, timeout=60)
+    capture = cv2.VideoCapture(str(out), cv2.CAP_FFMPEG)
+    assert not capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0  # the premise: nothing stated
+    capture.release()
+    return out
+
+
+def test_a_recording_that_states_no_length_is_measured_from_its_packets(tmp_path):
+    """Without its length, a recording's duration read 0 s: a limit on duration let any such
+    file through, and the thumbnails could not tell where its end was."""
+    info = probe(_streamed_webm(tmp_path / "recording.webm"))
+    assert info.frame_count == 75 and info.fps == pytest.approx(25.0, abs=0.1) and not info.fps_assumed
+    assert info.duration_s == pytest.approx(3.0, abs=0.05)
+    assert len(list(iter_frames(info.path, 5.0, (32, 32), info))) == 15
+
+
+def test_a_recording_whose_frame_rate_varies_is_timed_at_its_average_rate(tmp_path):
+    """A webcam slows down in dim light: 50 frames at 25 fps, then 25 at 12.5 fps. The container
+    states the first rate (25 fps), which would make 4 s of recording last 3 s."""
+    varying = "setpts='if(lt(N,50),N/25,2+(N-50)/12.5)/TB'"
+    info = probe(_streamed_webm(tmp_path / "recording.webm", varying))
+    assert info.frame_count == 75
+    assert info.duration_s == pytest.approx(3.96, abs=0.05)  # the last frame lasts 40 ms
+    assert info.fps == pytest.approx(75 / 3.96, abs=0.1)
