@@ -22,11 +22,12 @@ navigation = st.navigation(
         ],
         "Use": [
             st.Page("pages/analyze.py", title="Analyze a video", icon=":material/movie:"),
+            st.Page("pages/live.py", title="Live view", icon=":material/videocam:"),
             st.Page("pages/teach.py", title="Teach it your actions", icon=":material/school:"),
             st.Page("pages/model.py", title="Model", icon=":material/neurology:"),
         ],
     },
-    expanded=True,  # 14 pages: collapsed, Streamlit would hide the "Use" section behind "View more"
+    expanded=True,  # 15 pages: collapsed, Streamlit would hide the "Use" section behind "View more"
 )
 navigation.run()
 release_free_memory()  # what the page's run freed goes back to the system (core/engine/memory.py)

@@ -325,12 +325,15 @@ def cmd_publish(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from core.engine.bench import run_bench
+    from core.engine.bench import run_bench, run_live_bench
 
     bundle = _load_bundle(args.model)
-    figures = run_bench(
-        _local_video(args.video), bundle, repeat_to_s=args.repeat_to, baseline=not args.no_baseline
-    )
+    if args.live_then:
+        figures = run_live_bench(_local_video(args.video), _local_video(args.live_then), bundle, args.busy)
+    else:
+        figures = run_bench(
+            _local_video(args.video), bundle, repeat_to_s=args.repeat_to, baseline=not args.no_baseline
+        )
     if args.json:
         print(json.dumps(figures.to_dict()))
     else:
@@ -494,6 +497,18 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="time only the app's analysis: skip the classic per-frame loop and the whole-model-per-window "
         "run (both slow on long videos)",
+    )
+    bench.add_argument(
+        "--live-then",
+        metavar="OTHER",
+        help="bench the live view instead: play VIDEO then OTHER into it in real time, and report how "
+        "long after the cut the label changes, CPU use and dropped frames",
+    )
+    bench.add_argument(
+        "--busy",
+        type=_positive(int, zero_ok=True),
+        default=0,
+        help="with --live-then: keep this many cores busy with other processes meanwhile",
     )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(run=cmd_bench)

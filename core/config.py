@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping
@@ -20,6 +21,9 @@ LRCN_BUNDLE = MODELS_DIR / "lrcn-ucf101-6"
 # Sample clips for the app: shipped ones first, else the shared data folder beside a checkout.
 SAMPLE_DIRS = (PROJECT_ROOT / "assets" / "samples", PROJECT_ROOT.parent / "shared" / "data" / "samples")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+# The live view's WebRTC ICE servers unless ARL_ICE_SERVERS says otherwise: a public STUN server
+# lets a browser and the app find each other through most home routers.
+PUBLIC_STUN = '[{"urls": ["stun:stun.l.google.com:19302"]}]'
 
 
 def cache_root() -> Path:
@@ -62,6 +66,30 @@ def _env_float(name: str, default: float, low: float, high: float, fallback: Map
     return value
 
 
+def _is_ice_server(server: object) -> bool:
+    """An RTCIceServer: ``{"urls": "stun:..." or [...], "username": ..., "credential": ...}``."""
+    urls = server.get("urls") if isinstance(server, dict) else None
+    urls = [urls] if isinstance(urls, str) else urls
+    return isinstance(urls, list) and bool(urls) and all(isinstance(url, str) for url in urls)
+
+
+def _env_ice_servers(name: str, default: str, fallback: Mapping[str, str]) -> str:
+    """A JSON list of ICE servers, checked here so that a typo is reported once, in words, rather
+    than as a live view whose connection never comes. Empty: none."""
+    raw = _lookup(name, fallback) if _is_set(name, fallback) else default
+    try:
+        servers = json.loads(raw or "[]")
+    except ValueError:
+        servers = None
+    if not (isinstance(servers, list) and all(_is_ice_server(server) for server in servers)):
+        raise ActionLabError(
+            f"{name} must be a JSON list of ICE servers such as "
+            '[{"urls": ["stun:stun.l.google.com:19302"]}] (or [] for none); '
+            f"it is {raw[:80]!r}."
+        )
+    return json.dumps(servers)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an operator may change without touching code."""
@@ -81,6 +109,15 @@ class Settings:
     teach_max_clips: int = 60
     teach_max_total_s: float = 900.0
     teach_max_mb: float = 200.0
+    # The live view's ICE servers as JSON: a STUN server by default; a host behind a strict NAT
+    # or firewall (a cloud host, often) needs a TURN server too; "[]" for none, enough when the
+    # browser and the app are on one machine or one network.
+    ice_servers: str = PUBLIC_STUN
+
+    @property
+    def rtc_configuration(self) -> dict:
+        """What WebRTC's peers are configured with (``RTCConfiguration``)."""
+        return {"iceServers": json.loads(self.ice_servers)}
 
     @property
     def hub_default(self) -> str | None:
@@ -114,4 +151,5 @@ class Settings:
                 "ARL_TEACH_MAX_TOTAL_S", defaults.teach_max_total_s, 10.0, 86400.0, fallback
             ),
             teach_max_mb=_env_float("ARL_TEACH_MAX_MB", defaults.teach_max_mb, 1.0, 100_000.0, fallback),
+            ice_servers=_env_ice_servers("ARL_ICE_SERVERS", defaults.ice_servers, fallback),
         )

@@ -5,11 +5,18 @@ windows), the same analysis running the whole model on every window, and the cla
 loop that runs the model on the last N frames after every single frame, one ``model.predict``
 call at a time. The last two are references for what our analysis saves; without them
 (``baseline=False``) only the app's own path is timed, which is what long videos need.
+
+The live view has figures of its own (``run_live_bench``, ``bench VIDEO --live-then OTHER``):
+one clip then another played into ``LiveRecognizer`` at the speed a camera gives them, and how
+long after the cut the label changes, what it costs the CPU, and how many frames were dropped
+(with ``busy`` cores kept busy by other processes, as on a shared host).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 import tempfile
 import time
 from collections import deque
@@ -20,8 +27,10 @@ import cv2
 import numpy as np
 
 from core.engine.analysis import analyze, predictor
+from core.engine.live import LiveReading, LiveRecognizer
+from core.engine.timeline import UNKNOWN
 from core.errors import VideoError
-from core.media.video import iter_frames, probe
+from core.media.video import iter_frames, open_capture, probe
 from core.models import backbone
 from core.models.bundle import ModelBundle
 from core.models.registry import frame_encoder
@@ -189,3 +198,122 @@ def _peak_rss_mb() -> float:
                 return int(line.split()[1]) / 1024  # kB
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+LIVE_CLIP_MAX_S = 30.0  # of each clip played into the live view (decoded into memory first)
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    """One clip then another, played into the live view in real time. Delays are seconds from
+    the cut (the second clip's first frame) until the label shown: ``changed_s``, first differs
+    from the first clip's; ``named_s``, first names the second clip's action (its class, or
+    unknown for an action the model was not taught); ``settled_s``, names it from then on."""
+
+    first: str
+    second: str
+    first_label: str  # what the first clip should read as
+    second_label: str
+    label_at_cut: str | None  # what the view said when the second clip began
+    cut_s: float
+    changed_s: float | None
+    named_s: float | None
+    settled_s: float | None
+    frames_pushed: int
+    frames_sampled: int
+    frames_dropped: int
+    frames_encoded: int
+    mean_step_s: float  # backbone + known-ness + head, per sampled frame
+    cpu_cores: float  # this process's CPU time over wall time while the clips played
+    busy_cores: int  # other processes spinning meanwhile
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def clip_label(path: str | Path, classes: tuple[str, ...]) -> str:
+    """What a clip should read as: its UCF101 class (``v_<Class>_gNN_cMM``) when the model knows
+    it, else unknown."""
+    found = re.match(r"v_([A-Za-z]+)_g\d+", Path(path).name)
+    return found.group(1) if found and found.group(1) in classes else UNKNOWN
+
+
+def _rgb_frames(path: Path) -> tuple[list[np.ndarray], float]:
+    info = probe(path)
+    capture = open_capture(path)
+    frames = []
+    try:
+        while len(frames) < LIVE_CLIP_MAX_S * info.fps:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    finally:
+        capture.release()
+    if not frames:
+        raise VideoError(f"{path.name} contains no decodable video frames.")
+    return frames, info.fps
+
+
+def _spinning(count: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def run_live_bench(first: str | Path, second: str | Path, bundle: ModelBundle, busy: int = 0) -> LiveFigures:
+    """Play ``first`` then ``second`` into a ``LiveRecognizer`` at their own frame rates, as a
+    camera would, and note when each new reading first reached the thread that pushes frames
+    (where the live view draws it on the video)."""
+    clips = [_rgb_frames(Path(first)), _rgb_frames(Path(second))]
+    recognizer = LiveRecognizer(bundle)
+    recognizer.warm_up()  # outside the timing, as the page does before the camera starts
+    shown: list[tuple[float, LiveReading]] = []  # (seconds since the stream began, reading)
+    spinners = _spinning(busy)
+    try:
+        started, cpu_started = time.monotonic(), time.process_time()
+        offset, cut_s = 0.0, 0.0
+        for index, (frames, fps) in enumerate(clips):
+            if index == 1:
+                cut_s = offset
+            for position, frame in enumerate(frames):
+                due = started + offset + position / fps
+                time.sleep(max(0.0, due - time.monotonic()))
+                recognizer.push(frame, time.monotonic())
+                reading = recognizer.reading()
+                if reading is not None and (not shown or shown[-1][1] is not reading):
+                    shown.append((time.monotonic() - started, reading))
+            offset += len(frames) / fps
+        recognizer.wait_idle(10.0)
+        wall_s, cpu_s = time.monotonic() - started, time.process_time() - cpu_started
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+        recognizer.close()
+    classes = bundle.spec.classes
+    labels = (clip_label(first, classes), clip_label(second, classes))
+    before = [reading.label for at, reading in shown if at <= cut_s]
+    after = [(at - cut_s, reading.label) for at, reading in shown if at > cut_s]
+    settled = None
+    for at, label in reversed(after):
+        if label != labels[1]:
+            break
+        settled = at
+    stats = recognizer.stats()
+    return LiveFigures(
+        first=Path(first).name,
+        second=Path(second).name,
+        first_label=labels[0],
+        second_label=labels[1],
+        label_at_cut=before[-1] if before else None,
+        cut_s=cut_s,
+        changed_s=next((at for at, label in after if label != labels[0]), None),
+        named_s=next((at for at, label in after if label == labels[1]), None),
+        settled_s=settled,
+        frames_pushed=stats.frames_pushed,
+        frames_sampled=stats.frames_sampled,
+        frames_dropped=stats.frames_dropped,
+        frames_encoded=stats.frames_encoded,
+        mean_step_s=stats.mean_step_s,
+        cpu_cores=cpu_s / wall_s,
+        busy_cores=busy,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from core.engine.live import HORIZON_S, LiveHistory
 from core.engine.timeline import UNKNOWN, Timeline
 
 
@@ -61,18 +62,82 @@ def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
             ),
             row=2, col=1,
         )  # fmt: skip
+    _probability_axes(
+        figure,
+        timeline.open_set.window_threshold if scored else None,
+        [0, timeline.duration_s],
+        480 if scored else 360,
+    )
+    return figure
+
+
+def _probability_axes(
+    figure, window_threshold: float | None, x_range: list[float], height: int, **layout
+) -> None:
+    """The axes and layout of a probability panel over time and, given a window threshold, of the
+    known-ness panel under it with that threshold drawn: a finished timeline's and the live one's."""
+    scored = window_threshold is not None
+    if scored:
         figure.add_hline(
-            y=timeline.open_set.window_threshold, line_dash="dot", line_color=UNKNOWN_GREY, row=2, col=1,
+            y=window_threshold, line_dash="dot", line_color=UNKNOWN_GREY, row=2, col=1,
             annotation_text="below: unknown", annotation_position="bottom right",
         )  # fmt: skip
         figure.update_yaxes(title="known-ness", row=2, col=1)
-    figure.update_xaxes(title="time (s)", range=[0, timeline.duration_s], row=2 if scored else 1, col=1)
+    figure.update_xaxes(title="time (s)", range=x_range, row=2 if scored else 1, col=1)
     figure.update_yaxes(title="probability", range=[0, 1.18], tickformat=".0%", row=1, col=1)
     figure.update_layout(
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.18},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        height=480 if scored else 360,
+        height=height,
+        **layout,
+    )
+
+
+def live_figure(history: LiveHistory, horizon_s: float = HORIZON_S) -> go.Figure:
+    """The live view's last ``horizon_s`` seconds drawn as Analyze draws a timeline: each class's
+    probability, the label shown as a band on top (unknown in grey), and for a calibrated bundle
+    the known-ness under its threshold. The time axis rolls: it ends at the newest reading."""
+    from plotly.subplots import make_subplots
+
+    colours = {**class_colours(history.classes), UNKNOWN: UNKNOWN_GREY}
+    scored = history.knownness is not None and history.window_threshold is not None
+    figure = make_subplots(rows=2 if scored else 1, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                           row_heights=[0.72, 0.28] if scored else [1.0])  # fmt: skip
+    times = history.times_s
+    for index, name in enumerate(history.classes):
+        figure.add_trace(
+            go.Scatter(x=times, y=history.probabilities[:, index], name=name, mode="lines",
+                       line={"color": colours[name], "width": 2},
+                       hovertemplate=f"{name}: %{{y:.0%}}<extra></extra>"),
+            row=1, col=1,
+        )  # fmt: skip
+    first = 0
+    for index in range(1, len(times) + 1):  # the runs of one label, each as far as the next begins
+        if index < len(times) and history.labels[index] == history.labels[first]:
+            continue
+        label, end = history.labels[first], times[min(index, len(times) - 1)]
+        figure.add_shape(
+            type="rect", x0=times[first], x1=end, y0=1.04, y1=1.16, xref="x", yref="y",
+            fillcolor=colours[label], line={"width": 0},
+        )  # fmt: skip
+        figure.add_annotation(x=(times[first] + end) / 2, y=1.10, xref="x", yref="y", text=label,
+                              showarrow=False, font={"size": 11})  # fmt: skip
+        first = index
+    if scored:
+        figure.add_trace(
+            go.Scatter(x=times, y=history.knownness, name="known-ness", mode="lines",
+                       line={"color": "#555555", "width": 2},
+                       hovertemplate="known-ness: %{y:.3f}<extra></extra>"),
+            row=2, col=1,
+        )  # fmt: skip
+    end = max(horizon_s, float(times[-1])) if len(times) else horizon_s
+    _probability_axes(
+        figure,
+        history.window_threshold if scored else None,
+        [end - horizon_s, end],
+        420 if scored else 320,
+        uirevision="live",  # a redraw every second keeps what the user zoomed or hid
     )
     return figure
 

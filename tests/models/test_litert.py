@@ -18,7 +18,7 @@ from tests.support import ARCHERY, SURFING
 
 @pytest.fixture(scope="module")
 def real_frames() -> np.ndarray:
-    """21 frames, so that the last LiteRT batch of 8 is padded."""
+    """21 frames, so that the last LiteRT batch is shorter than 8."""
     return np.concatenate(
         [read_frames(ARCHERY, 4.0, (160, 160))[:11], read_frames(SURFING, 4.0, (160, 160))[:10]]
     )
@@ -59,7 +59,7 @@ def test_a_model_is_converted_once_and_a_shipped_file_comes_first(tmp_path, monk
     shipped = tmp_path / "shipped" / "tiny-abc-32x32.tflite"
     shipped.write_bytes(first.read_bytes())
     assert litert.model_file(build, "tiny-abc-32x32.tflite", 32, 32, shipped_in=shipped.parent) == shipped
-    # both outputs, in the Keras model's order; 11 frames: the last batch of 8 is padded
+    # both outputs, in the Keras model's order; 11 frames: a batch of 8, then one of 3
     pixels = np.random.default_rng(0).integers(0, 256, (11, 32, 32, 3), dtype=np.uint8)
     expected = [np.asarray(out) for out in model(pixels.astype(np.float32) / 255.0)]
     got = litert.FrameRunner(first)(pixels)
