@@ -167,7 +167,8 @@ def test_impossible_cross_validations_get_one_error_line(tmp_path, capfd, groups
 
 def test_an_interrupted_run_leaves_no_half_written_bundle(data, tmp_path):
     out = tmp_path / "never"
-    command = _command(data, out, "--epochs", "1", "--leave-out", "0")
+    # three epochs: the final model trains for seconds after it says so, time for the signal to land
+    command = _command(data, out, "--epochs", "3", "--leave-out", "0")
     process = subprocess.Popen(
         command, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
