@@ -165,9 +165,9 @@ def test_record_a_clip_keep_it_and_get_its_timeline(open_analyze, app_url):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "camera_review.png"))
     page.get_by_role("button", name="Keep").click()
-    expect(page.get_by_text(f"Kept: a {seconds:.1f} s clip.")).to_be_visible(timeout=30_000)
-
-    page.get_by_text(re.compile(r"^Your recording: recording-\d{8}-\d{6}\.webm$")).wait_for(timeout=30_000)
+    # the page takes the kept clip at once (the recorder's own "Kept" line may be gone by then, as
+    # the rerun that takes it can fold the recorder away)
+    page.get_by_text(re.compile(r"^Your recording: recording-\d{8}-\d{6}\.webm$")).wait_for(timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)  # its timeline
     verdict = page.get_by_test_id("stAlert").filter(has_text=re.compile("Overall:|unsure|None of the"))
     verdict.first.wait_for(timeout=30_000)
@@ -239,8 +239,7 @@ def record_and_keep(recorder: Locator, start: str | re.Pattern, seconds: int) ->
     recorder.get_by_text(re.compile(rf"● {seconds}\.\d s / 10 s")).wait_for(timeout=20_000)
     recorder.get_by_role("button", name="Stop").click()
     recorder.get_by_text(RECORDED).wait_for(timeout=10_000)
-    recorder.get_by_role("button", name="Keep").click()
-    recorder.get_by_text(re.compile(r"Kept: a \d+\.\d s clip\.")).wait_for(timeout=30_000)
+    recorder.get_by_role("button", name="Keep").click()  # the caller waits for the page to take it
 
 
 def test_takes_recorded_on_teach_make_a_model_that_names_new_recordings(new_tab, camera, app_url):
