@@ -361,7 +361,7 @@ def _training_options(command: argparse.ArgumentParser, defaults) -> None:
 def parser() -> argparse.ArgumentParser:
     from core.models.calibration import SCORES as OPEN_SET_SCORES
     from core.models.registry import architectures
-    from core.training.crossval_worker import ARCHITECTURES as CROSSVAL_ARCHITECTURES
+    from core.training.crossval_worker import architectures as crossval_architectures
     from core.training.dataset import TASKS
     from core.training.trainer import STOPPING, STRATEGIES, TrainingConfig
 
@@ -434,7 +434,7 @@ def parser() -> argparse.ArgumentParser:
         "crossval", help="cross-validate a head by group; with --out, train the bundle on every group"
     )
     crossval.add_argument("data_dir", help="a <Class>/<clip> folder of UCF-style clips (names carry _gNN_)")
-    crossval.add_argument("--arch", default="effnet_mean", choices=CROSSVAL_ARCHITECTURES)
+    crossval.add_argument("--arch", default="effnet_mean", choices=crossval_architectures())
     crossval.add_argument("--folds", type=_positive(int), default=6, help="folds of consecutive groups")
     crossval.add_argument(
         "--inner-groups",

@@ -35,10 +35,18 @@ FRAME_BATCH = 64
 WINDOW_BATCH = 32
 
 
+def unit_frames(bundle: ModelBundle) -> int:
+    """Sampled frames behind one of the model's input steps: 1 for a frame encoder, a unit's
+    length for the video network (``core.models.movinet``)."""
+    encoder = registry.frame_encoder(bundle.spec.architecture)
+    return getattr(encoder, "unit_frames", 1) if encoder else 1
+
+
 def hop_frames(bundle: ModelBundle, hop_s: float | None) -> int:
+    """The hop between windows in the model's input steps (frames, or units)."""
     if hop_s is None:
         return bundle.spec.hop_frames
-    return max(1, int(round(hop_s * bundle.spec.sampling_fps)))
+    return max(1, int(round(hop_s * bundle.spec.sampling_fps / unit_frames(bundle))))
 
 
 class _Predictor:
@@ -203,23 +211,41 @@ class _Windows:
         return np.concatenate(self.probabilities), knownness
 
 
-def _probabilities_split(
-    frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
-) -> tuple[_Windows, list[int], int]:
-    """Window probabilities (and features), window starts and the number of frames read."""
-    run = predictor(bundle)
-    windows = _Windows(len(bundle.spec.classes))
+def _encoded(
+    frames: Iterator[SampledFrame], run: _Predictor, report: _ProgressReporter
+) -> tuple[np.ndarray | None, list[tuple[int, int]], int]:
+    """The features of every input step, the [start, end) frames of each, and the number of
+    frames read. A unit encoder (the video network) is fed as a stream, its states carried
+    across batches, so that memory stays flat however long the video is."""
+    stream = run.frame_encoder.stream() if hasattr(run.frame_encoder, "stream") else None
     features = []
     count = 0
     for batch in _batched(frames, FRAME_BATCH):
-        features.append(run.encode_frames(np.stack([f.image for f in batch])))
+        images = np.stack([f.image for f in batch])
+        features.extend(stream.push(images) if stream else [run.encode_frames(images)])
         count += len(batch)
         report.frames(count)
-    if not features:
+    if stream:
+        features.extend(stream.close())
+        bounds = stream.bounds(count)
+        features = [np.stack(features)] if features else []
+    else:
+        bounds = [(i, i + 1) for i in range(count)]
+    return (np.concatenate(features) if features else None), bounds, count
+
+
+def _probabilities_split(
+    frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
+) -> tuple[_Windows, list[tuple[int, int]], int]:
+    """Window probabilities (and features), each window's [start, end) frames and the number
+    of frames read."""
+    run = predictor(bundle)
+    windows = _Windows(len(bundle.spec.classes))
+    features, bounds, count = _encoded(frames, run, report)
+    if features is None:
         return windows, [], 0
-    features = np.concatenate(features)
     length = bundle.spec.sequence_length
-    starts = window_starts(count, length, hop)
+    starts = window_starts(len(features), length, hop)
     scores = knownness.frame_scores(bundle.spec.open_set, features) if _needs_features(bundle) else None
     for chunk in _batched(iter(starts), WINDOW_BATCH):
         cut = cut_windows(features, chunk, length)
@@ -231,12 +257,13 @@ def _probabilities_split(
         if scores is not None:
             frame_means = cut_windows(scores, chunk, length).mean(axis=1)
             windows.knownness.append(knownness.window_scores(bundle.spec.open_set, frame_means, logits))
-    return windows, starts, count
+    spans = [(bounds[s][0], bounds[min(s + length, len(bounds)) - 1][1]) for s in starts]
+    return windows, spans, count
 
 
 def _probabilities_whole(
     frames: Iterator[SampledFrame], bundle: ModelBundle, hop: int, report: _ProgressReporter
-) -> tuple[_Windows, list[int], int]:
+) -> tuple[_Windows, list[tuple[int, int]], int]:
     """Whole-model path: windows cut from a ring buffer exactly where ``window_starts`` puts them.
     A known-ness score that needs frame features encodes each window's frames (this path is the
     plain reference computation, not the fast one)."""
@@ -279,7 +306,7 @@ def _probabilities_whole(
     elif starts[-1] % hop != 0:
         pending.append(np.stack(recent))
     flush()
-    return windows, starts, count
+    return windows, [(start, min(start + length, count)) for start in starts], count
 
 
 def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ...]:
@@ -289,7 +316,7 @@ def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ..
         notes.append(
             f"The video does not state its frame rate; {FALLBACK_FPS:g} fps was assumed, so times may be off."
         )
-    if count < spec.sequence_length:
+    if count < spec.window_frames:
         notes.append(
             f"The video is shorter than one {spec.window_s:.1f} s window: the model saw its "
             f"{count} sampled frames with the last one repeated, so the result is less reliable."
@@ -335,15 +362,14 @@ def analyze(
     report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
     shared = share_frame_features and predictor(bundle).split
     compute = _probabilities_split if shared else _probabilities_whole
-    windows, window_first_frames, count = compute(frames, bundle, hop, report)
+    windows, spans, count = compute(frames, bundle, hop, report)
     if count == 0:
         raise VideoError(f"{Path(video).name} contains no decodable video frames.")
     probabilities, scores = windows.result()
     calibration = spec.open_set
     if calibration is not None and scores is None:  # a score of the window's probabilities
         scores = knownness.msp_score(probabilities)
-    starts = np.array(window_first_frames, dtype=float)
-    ends = np.minimum(starts + spec.sequence_length, count)
+    starts, ends = np.array(spans, dtype=float).reshape(-1, 2).T
     report.done()
     return Timeline(
         video=info,

@@ -38,6 +38,11 @@ class BundleSpec:
     hop_frames: int = 3
     task: str = "action"  # or "direction": was the clip played forwards or backwards (core.training.dataset)
     open_set: Calibration | None = None  # None: the bundle never says "unknown"
+    # The frozen backbone the head sits on, when it is one outside the model (recorded since the
+    # video network; "" in older bundles): its name and the fingerprint of what it computes.
+    backbone: str = ""
+    backbone_fingerprint: str = ""
+    unit_frames: int = 1  # sampled frames per input step: 1, or a unit of the video network
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -46,7 +51,12 @@ class BundleSpec:
 
     @property
     def window_s(self) -> float:
-        return self.sequence_length / self.sampling_fps
+        return self.window_frames / self.sampling_fps
+
+    @property
+    def window_frames(self) -> int:
+        """Sampled frames one window covers."""
+        return self.sequence_length * self.unit_frames
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -72,6 +82,9 @@ class BundleSpec:
                 normalization=str(data.get("normalization", "unit")),
                 hop_frames=int(data.get("hop_frames", 3)),
                 task=str(data.get("task", "action")),
+                backbone=str(data.get("backbone", "")),
+                backbone_fingerprint=str(data.get("backbone_fingerprint", "")),
+                unit_frames=int(data.get("unit_frames", 1)),
                 open_set=None if open_set is None else Calibration.from_dict(open_set, arrays),
             )
         except (KeyError, TypeError, ValueError, IndexError) as error:
@@ -80,8 +93,15 @@ class BundleSpec:
         return spec
 
     def validate(self) -> None:
-        if not (self.sampling_fps > 0 and self.sequence_length > 0 and self.hop_frames > 0):
-            raise ModelError("config.json needs sampling_fps, sequence_length and hop_frames above zero.")
+        if not (
+            self.sampling_fps > 0
+            and self.sequence_length > 0
+            and self.hop_frames > 0
+            and self.unit_frames > 0
+        ):
+            raise ModelError(
+                "config.json needs sampling_fps, sequence_length, hop_frames and unit_frames above zero."
+            )
         if min(self.image_size) <= 0 or not self.classes:
             raise ModelError("config.json needs a positive image_size and at least one class.")
         if UNKNOWN_LABEL in self.classes:
@@ -145,6 +165,34 @@ def _read_json(path: Path) -> dict:
     return data
 
 
+def check_backbone(spec: BundleSpec) -> None:
+    """Refuse a bundle whose recorded backbone is not the one its architecture runs here (another
+    network, or the same name computing other features): its head would read numbers it never saw."""
+    from core.models.registry import frame_encoder
+
+    if not spec.backbone:
+        return
+    encoder = frame_encoder(spec.architecture)
+    name = getattr(encoder, "name", "")
+    if encoder is None or name != spec.backbone:
+        raise ModelError(
+            f"The bundle's head sits on the backbone '{spec.backbone}', but its architecture "
+            f"'{spec.architecture}' runs {name or 'no separate backbone'} here."
+        )
+    found = encoder.fingerprint()
+    if spec.backbone_fingerprint != found:
+        raise ModelError(
+            f"The bundle was trained on {spec.backbone} features with fingerprint "
+            f"{spec.backbone_fingerprint or '(none)'}, but this app's {spec.backbone} gives {found}: "
+            "its head would read features it never saw. Retrain it, or use the app version it was made with."
+        )
+    if spec.unit_frames != getattr(encoder, "unit_frames", 1):
+        raise ModelError(
+            f"The bundle counts {spec.unit_frames} frames per step, but {spec.backbone} here takes "
+            f"{getattr(encoder, 'unit_frames', 1)}."
+        )
+
+
 def _check_shapes(model, spec: BundleSpec) -> None:
     from core.models.registry import frame_encoder
 
@@ -195,6 +243,7 @@ def _load_folder(folder: Path) -> ModelBundle:
     spec = BundleSpec.from_dict(
         config, read_arrays(arrays_path) if needs_arrays and arrays_path.is_file() else None
     )
+    check_backbone(spec)  # before the model is read: a wrong backbone loads nothing
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise ModelError(f"{folder} is not a complete model bundle: it has no {MODEL_FILE}.")

@@ -16,6 +16,7 @@ backbone; the cores are busy anyway).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import warnings
@@ -152,3 +153,28 @@ class FrameRunner:
                 for output, index in zip(outputs, self._outputs, strict=True):
                     output.append(self._runner.get_tensor(index).copy())
         return [np.concatenate(output) for output in outputs]
+
+
+def graph_flops(path: Path) -> int:
+    """Floating-point operations of one run of a LiteRT graph: two per multiply-accumulate of
+    every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED op (output elements x the filter's
+    receptive field), the ops that hold nearly all of the arithmetic; additions, activations,
+    resizes and crops are left out. Read from the graph without the XNNPACK delegate, which
+    would otherwise replace the ops by DELEGATE nodes whose work cannot be read off."""
+    graph = interpreter(path, delegates=False)
+    shapes = {t["index"]: tuple(int(d) for d in t["shape"]) for t in graph.get_tensor_details()}
+    total = 0
+    for op in graph._get_ops_details():
+        name = op["op_name"]
+        if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        outputs = math.prod(shapes[op["outputs"][0]])
+        weights = shapes[op["inputs"][1]]
+        if name == "CONV_2D":  # filter (out, kh, kw, in)
+            per_output = math.prod(weights[1:])
+        elif name == "DEPTHWISE_CONV_2D":  # filter (1, kh, kw, channels)
+            per_output = weights[1] * weights[2]
+        else:  # weights (out, in)
+            per_output = weights[1]
+        total += 2 * outputs * per_output
+    return total

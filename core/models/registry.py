@@ -17,12 +17,22 @@ before the model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 
 from core.errors import ModelError
-from core.models import efficientnet_lite, feature_heads, fusion, pooled, pose, recurrent, temporal_conv
+from core.models import (
+    efficientnet_lite,
+    feature_heads,
+    fusion,
+    movinet,
+    pooled,
+    pose,
+    recurrent,
+    temporal_conv,
+    video_heads,
+)
 from core.models.backbone import EffnetFeatures, EffnetMaps
 from core.models.contract import SCRATCH_INPUT, FrameEncoder, InputDefaults, InputShape
 
@@ -30,6 +40,15 @@ Builder = Callable[[InputShape, int], keras.Model]
 # Chosen by measuring validation accuracy against backbone time (tools/effnet_tradeoff.py; the
 # table is in the effnet-lstm bundle's model card): 3.25 s windows of 160x160 frames at 4 fps.
 EFFNET_INPUT = InputDefaults(sequence_length=13, image_size=160, sampling_fps=4.0, hop_frames=2)
+# Windows of 2 units of the video network (3.2 s of 172x229 frames at its 5 fps), one unit apart:
+# a "frame" of these heads is a unit (core.models.movinet), so sequence_length and hop count units.
+MOVINET_INPUT = InputDefaults(
+    sequence_length=2,
+    image_size=movinet.DECODE_SIZE[0],
+    image_width=movinet.DECODE_SIZE[1],
+    sampling_fps=movinet.FPS,
+    hop_frames=1,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,15 @@ def _on_pretrained_eyes(
         backbone=efficientnet_lite.PROVENANCE,
         frame_encoder=EffnetMaps if maps else EffnetFeatures,
         approach=approach,
+    )
+
+
+def _on_video_network(
+    builder: Builder, description: str, defaults: InputDefaults = MOVINET_INPUT
+) -> Architecture:
+    """A head on the frozen MoViNet-A0 stream's units (``core.models.video_heads``)."""
+    return Architecture(
+        builder, description, defaults, backbone=movinet.PROVENANCE, frame_encoder=movinet.MovinetUnits
     )
 
 
@@ -157,6 +185,24 @@ _ARCHITECTURES: dict[str, Architecture] = {
         "A ConvLSTM over the frames' 5x5 ImageNet feature maps: convolutions inside the recurrent cell",
         maps=True,
     ),
+    "movinet_linear": _on_video_network(
+        video_heads.build_linear,
+        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; the units' mean logits, a linear softmax",
+    ),
+    "movinet_mlp": _on_video_network(
+        video_heads.build_mlp,
+        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; the units' mean logits, one hidden layer",
+    ),
+    "movinet_lstm": _on_video_network(
+        video_heads.build_lstm,
+        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; an LSTM over the units' logits",
+        replace(MOVINET_INPUT, sequence_length=3),
+    ),
+    "kinetics_600": _on_video_network(
+        video_heads.build_kinetics,
+        "The MoViNet-A0 stream's own Kinetics-600 classifier: 600 actions by name, nothing trained",
+        replace(MOVINET_INPUT, sequence_length=1),
+    ),
 }
 
 
@@ -171,6 +217,14 @@ def frame_encoder(name: str) -> type[FrameEncoder] | None:
     """The class of the architecture's non-Keras frame encoder; None for models that take frames."""
     architecture = _ARCHITECTURES.get(name)
     return architecture.frame_encoder if architecture else None
+
+
+def on_cached_vectors() -> list[str]:
+    """Heads on one feature vector per step from a frozen backbone that is cheap to cache for
+    every clip (EfficientNet-Lite0's pooled features, the video network's units): the ones
+    cross-validation can train fold after fold on the same cache."""
+    cached = (EffnetFeatures, movinet.MovinetUnits)
+    return [name for name, a in _ARCHITECTURES.items() if a.frame_encoder in cached]
 
 
 def architectures() -> dict[str, str]:
@@ -191,6 +245,24 @@ def approach_of(name: str) -> tuple[str, str]:
 def footings_of(approach: str) -> dict[str, str]:
     """The architectures of one approach by footing (``{"pretrained": ..., "scratch": ...}``)."""
     return {a.footing: name for name, a in _ARCHITECTURES.items() if a.approach == approach}
+
+
+def backbone_record(name: str) -> dict:
+    """What a bundle records of the frozen backbone its head reads, when that backbone sits
+    outside the model and names itself (the video network): checked when the bundle loads."""
+    encoder = frame_encoder(name)
+    if encoder is None or not getattr(encoder, "name", ""):
+        return {}
+    return {
+        "backbone": encoder.name,
+        "backbone_fingerprint": encoder.fingerprint(),
+        "unit_frames": getattr(encoder, "unit_frames", 1),
+    }
+
+
+def on_video_network(name: str) -> bool:
+    """Whether the architecture's head reads the video network's units."""
+    return frame_encoder(name) is movinet.MovinetUnits
 
 
 def backbone_provenance(name: str) -> str:

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from core.media.video import iter_frames, probe
-from core.training.dataset import FeatureCache, save_atomically
+from core.training.dataset import FeatureCache, encode_each, save_atomically
 
 CROP_AREA = (0.5, 1.0)
 CROP_ASPECT = (3 / 4, 4 / 3)
@@ -135,8 +135,7 @@ class AugmentedFeatureCache:
             fps = self.base.frame_source.fps * augmentation.rate
             picked = decoded[sample_indices(len(decoded), info.fps, fps, augmentation.offset)]
             copies.append(apply(picked, augmentation, self.base.frame_source.size))
-        encoded = self.base.encode(np.concatenate(copies))
-        bounds = np.cumsum([len(c) for c in copies])[:-1]
-        arrays = {f"copy{i}": part.astype(np.float16) for i, part in enumerate(np.split(encoded, bounds))}
+        encoded = encode_each(self.base.encode, copies)
+        arrays = {f"copy{i}": part.astype(np.float16) for i, part in enumerate(encoded)}
         save_atomically(cached, arrays)
         return [arrays[f"copy{i}"].astype(np.float32) for i in range(self.copies)]

@@ -280,6 +280,7 @@ def _train_all_groups(
         hop_frames=training.hop_frames,
         task="action",
         open_set=calibration,
+        **registry.backbone_record(training.architecture),
     )
     bundles.save(folder, fitted.model, spec, metrics={}, card="")
     groups = sorted({c.group for c in clips})

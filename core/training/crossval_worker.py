@@ -36,20 +36,28 @@ from core.training.trainer import (
     with_mix,
 )
 
-# the architectures cross-validation can run: a head on the shared frozen EfficientNet-Lite0's
-# pooled features, cached once for every fold: whole models that embed the backbone (the app's
-# candidates), and the Learn pages' approaches on pretrained eyes, whose model is the head alone
-ARCHITECTURES = (
-    "effnet_mean",
-    "effnet_lstm",
-    "effnet_tcn",
-    "effnet_attention",
-    "effnet_single_frame",
-    "effnet_late_fusion",
-    "effnet_early_fusion",
-    "effnet_slow_fusion",
-    "effnet_lrcn",
-)
+# Whole models that embed the frozen EfficientNet-Lite0 (the former default's candidates):
+# cross-validation reads their frame encoder's features from the shared backbone's cache.
+EMBEDDED_EFFNET = ("effnet_mean", "effnet_lstm", "effnet_tcn", "effnet_attention")
+
+
+def architectures() -> tuple[str, ...]:
+    """What cross-validation can run: a head on a frozen backbone whose features are cached once
+    for every fold (the registry's heads on EfficientNet-Lite0's pooled features or on the video
+    network's units, and the whole models that embed EfficientNet-Lite0)."""
+    from core.models import registry
+
+    return (*EMBEDDED_EFFNET, *registry.on_cached_vectors())
+
+
+def frozen_encoder(architecture: str):
+    """The encoder whose cached features the architecture's head reads."""
+    from core.models import registry
+    from core.models.backbone import EffnetFeatures
+
+    return (registry.frame_encoder(architecture) or EffnetFeatures)()
+
+
 Log = Callable[[str], None]
 
 
@@ -57,15 +65,13 @@ def caches(
     config: CrossValConfig, cache_dir: str | Path | None
 ) -> tuple[FeatureCache, AugmentedFeatureCache]:
     """The plain (as recorded and mirrored) and augmented feature caches of ``config``'s input."""
-    from core.models.backbone import EffnetFeatures
-
-    if config.training.architecture not in ARCHITECTURES:
+    if config.training.architecture not in architectures():
         raise ModelError(
-            f"Cross-validation trains heads on the shared frozen backbone: --arch must be one of "
-            f"{', '.join(ARCHITECTURES)} (not {config.training.architecture})."
+            f"Cross-validation trains heads on a frozen backbone: --arch must be one of "
+            f"{', '.join(architectures())} (not {config.training.architecture})."
         )
     training = config.training.resolved()
-    encoder = EffnetFeatures()
+    encoder = frozen_encoder(training.architecture)
     frames = FrameCache(cache_dir, training.sampling_fps, (training.image_width, training.image_size))
     base = FeatureCache(frames, encoder, encoder.fingerprint())
     return base, AugmentedFeatureCache(base, training.augmented_copies, seed=training.seed)

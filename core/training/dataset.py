@@ -293,10 +293,19 @@ class FeatureCache:
         if cached.exists():
             return np.load(cached)
         frames = read_frames(path, self.frame_source.fps, self.frame_source.size)
-        both = self.encode(np.concatenate([frames, frames[:, :, ::-1]]))  # one call: fewer small batches
-        features = both.reshape(2, len(frames), -1)
+        features = np.stack(encode_each(self.encode, [frames, frames[:, :, ::-1]]))
         save_atomically(cached, features)
         return features
+
+
+def encode_each(encode: Callable[[np.ndarray], np.ndarray], clips: list[np.ndarray]) -> list[np.ndarray]:
+    """Each clip's features. A frame encoder takes them in one call (fewer small batches); a unit
+    encoder (the video network, whose features span several frames) one clip at a time, so that
+    no unit straddles two clips."""
+    if getattr(encode, "unit_frames", 1) > 1:
+        return [encode(clip) for clip in clips]
+    encoded = encode(np.concatenate(clips))
+    return np.split(encoded, np.cumsum([len(c) for c in clips])[:-1])
 
 
 def augment(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:

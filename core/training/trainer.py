@@ -381,6 +381,11 @@ def train(
 
     if config.task not in TASKS:
         raise ActionLabError(f"Unknown task '{config.task}'. Choose one of: {', '.join(TASKS)}.")
+    if config.task == "direction" and registry.on_video_network(config.architecture):
+        raise ActionLabError(
+            "The video network's units are not reversible (a unit played backwards is not its "
+            "features backwards): train the direction task on a frame encoder's architecture."
+        )
     folders, clips = chosen_clips(data_dir, config.classes)
     classes = task_classes(config.task, folders)
     split = split_clips(clips, config.val_groups)
@@ -448,11 +453,14 @@ def train(
         sampling_fps=config.sampling_fps,
         hop_frames=config.hop_frames,
         task=config.task,
+        **registry.backbone_record(config.architecture),
     )
     bundles.save(out_dir, model, spec, metrics={}, card="")
     log("scoring the saved bundle on the validation groups through the analysis path")
     saved = bundles.load(out_dir)
-    calibrating = config.open_set and config.task == "action" and frozen_encoder and external_encoder is None
+    # the open set reads cached vectors of a frozen backbone (not the pose estimator's landmarks)
+    vectors = external_encoder is None or registry.on_video_network(config.architecture)
+    calibrating = config.open_set and config.task == "action" and frozen_encoder and vectors
     if calibrating:
         provisional = open_set_reference(config, train_items, train_labels, split.val_groups)
         if config.open_set in NEEDS_LOGITS:
