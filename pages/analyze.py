@@ -13,7 +13,7 @@ from core.engine.strictness import levels as strictness_levels
 from core.errors import ActionLabError
 from core.media.encode import browser_copy
 from core.media.video import frames_at, staged
-from core.views.charts import timeline_figure, top_k_figure
+from core.views.charts import segment_row, timeline_figure, top_k_figure
 from pages._app.common import current_bundle, fetch_link, run_analysis, settings, use_app_navigation
 from pages._app.recorder import record_clip
 
@@ -151,10 +151,15 @@ verdict = timeline.verdict()
 segments = timeline.segments(smoothing)
 # a video that is partly something else says so whatever the whole of it scores
 grey = "" if all(s.known for s in segments) else " Grey stretches look like nothing it was taught."
+looks = (
+    f" It looks like **{verdict.kinetics[0]}** (Kinetics-600, {verdict.kinetics[1]:.0%})."
+    if verdict.kinetics is not None
+    else ""
+)
 if not verdict.known:
     st.warning(
         f"None of the {len(timeline.classes)} actions I know (closest: **{verdict.closest}**, "
-        f"{verdict.confidence:.0%}).{grey}"
+        f"{verdict.confidence:.0%}).{looks}{grey}"
     )
 elif verdict.confidence < config.uncertain_below:
     st.warning(
@@ -171,7 +176,7 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("Segments")
     picked = st.dataframe(
-        [s.to_dict() for s in segments], width="stretch", on_select="rerun", selection_mode="single-row",
+        [segment_row(s) for s in segments], width="stretch", on_select="rerun", selection_mode="single-row",
         key="segment_table",
     )  # fmt: skip
     rows = picked.selection.rows if picked else []

@@ -202,6 +202,7 @@ class _Windows:
     def __init__(self, classes: int):
         self.probabilities: list[np.ndarray] = []
         self.knownness: list[np.ndarray] = []
+        self.kinetics: list[np.ndarray] = []  # Kinetics-600 probabilities, on the video network
         self.classes = classes
 
     def result(self) -> tuple[np.ndarray, np.ndarray | None]:
@@ -209,6 +210,24 @@ class _Windows:
             return np.empty((0, self.classes)), None
         knownness = np.concatenate(self.knownness) if self.knownness else None
         return np.concatenate(self.probabilities), knownness
+
+    def kinetics_result(self) -> np.ndarray | None:
+        return np.concatenate(self.kinetics) if self.kinetics else None
+
+
+def _names_kinetics(bundle: ModelBundle) -> bool:
+    """Whether the bundle's windows also get the video network's own Kinetics-600 reading: a
+    head on that network that is not already its Kinetics classifier."""
+    architecture = bundle.spec.architecture
+    return registry.on_video_network(architecture) and architecture != "kinetics_600"
+
+
+def kinetics_probabilities(windows: np.ndarray) -> np.ndarray:
+    """(windows, units, 600) unit logits -> each window's Kinetics-600 probabilities: the
+    softmax of its units' mean logits."""
+    logits = windows.mean(axis=1)
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _encoded(
@@ -254,6 +273,8 @@ def _probabilities_split(
         else:
             probabilities, logits = run.classify_features(cut), None
         windows.probabilities.append(probabilities)
+        if _names_kinetics(bundle):
+            windows.kinetics.append(kinetics_probabilities(cut))
         if scores is not None:
             frame_means = cut_windows(scores, chunk, length).mean(axis=1)
             windows.knownness.append(knownness.window_scores(bundle.spec.open_set, frame_means, logits))
@@ -382,6 +403,7 @@ def analyze(
         warnings=_warnings(info, count, bundle),
         knownness=scores,
         open_set=None if calibration is None else OpenSetRule.of(calibration),
+        kinetics=windows.kinetics_result(),
     )
 
 

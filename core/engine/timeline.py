@@ -42,6 +42,7 @@ class Segment:
     confidence: float
     closest: str | None = None
     known: bool = True
+    kinetics: tuple[str, float] | None = None  # what it looks like among the 600 Kinetics actions
 
     def to_dict(self) -> dict:
         data = {
@@ -53,7 +54,15 @@ class Segment:
         }
         if not self.known:
             data["closest"] = self.closest
+        if self.kinetics is not None:
+            data["kinetics"] = {"label": self.kinetics[0], "probability": round(self.kinetics[1], 4)}
         return data
+
+    def looks_like(self) -> str:
+        """``unknown: looks like bench pressing (Kinetics-600, 62%)``, or the label alone."""
+        if self.known or self.kinetics is None:
+            return self.label
+        return f"{self.label}: looks like {self.kinetics[0]} (Kinetics-600, {self.kinetics[1]:.0%})"
 
 
 @dataclass(frozen=True)
@@ -65,11 +74,14 @@ class Verdict:
     closest: str
     score: float | None  # the video's known-ness (mean window score); None without calibration
     known: bool = True
+    kinetics: tuple[str, float] | None = None  # the whole video among the 600 Kinetics actions
 
     def to_dict(self) -> dict:
         data = {"label": self.label, "confidence": round(self.confidence, 4), "known": self.known}
         if not self.known:
             data["closest"] = {"label": self.closest, "confidence": round(self.confidence, 4)}
+        if self.kinetics is not None:
+            data["kinetics"] = {"label": self.kinetics[0], "probability": round(self.kinetics[1], 4)}
         return data
 
 
@@ -87,6 +99,19 @@ class Timeline:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     knownness: np.ndarray | None = None  # (windows,), higher = more like what the model was taught
     open_set: OpenSetRule | None = None  # None: an uncalibrated bundle, which never says unknown
+    # (windows, 600): each window among the video network's Kinetics-600 actions, for a head on
+    # that network (None otherwise): what an unknown stretch looks like
+    kinetics: np.ndarray | None = None
+
+    def kinetics_top(self, first: int = 0, last: int | None = None) -> tuple[str, float] | None:
+        """The Kinetics-600 action most likely over windows ``first``..``last`` and its probability."""
+        if self.kinetics is None or not len(self.kinetics):
+            return None
+        from core.models.movinet import kinetics_labels
+
+        mean = self.kinetics[first : (len(self.kinetics) if last is None else last + 1)].mean(axis=0)
+        best = int(mean.argmax())
+        return kinetics_labels()[best], float(mean[best])
 
     @property
     def duration_s(self) -> float:
@@ -134,9 +159,16 @@ class Timeline:
                     float(mean[closest]),
                     self.classes[closest],
                     known=False,
+                    kinetics=self.kinetics_top(first, last),
                 )
             else:
-                segment = Segment(float(start), float(end), self.classes[label], float(mean[label]))
+                segment = Segment(
+                    float(start),
+                    float(end),
+                    self.classes[label],
+                    float(mean[label]),
+                    kinetics=self.kinetics_top(first, last),
+                )
             segments.append(segment)
         return segments
 
@@ -174,7 +206,7 @@ class Timeline:
         label, confidence = self.top_k(1)[0]
         score = self.video_score()
         known = score is None or score >= self.open_set.threshold
-        return Verdict(label if known else UNKNOWN, confidence, label, score, known)
+        return Verdict(label if known else UNKNOWN, confidence, label, score, known, self.kinetics_top())
 
     def to_dict(self, smoothing: int = 3) -> dict:
         verdict = self.verdict()

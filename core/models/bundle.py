@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from core.config import PROJECT_ROOT
+from core.config import MODELS_DIR, PROJECT_ROOT
 from core.errors import ModelError
 from core.models.calibration import CALIBRATION_FILE, FEATURE_SCORES, Calibration, read_arrays, write_arrays
 
@@ -227,7 +227,16 @@ def load(ref: str | Path, progress=None) -> ModelBundle:
         hub_ref = hub.HubRef.parse(str(ref))
         folder = hub.fetch(hub_ref, progress)
         return replace(_load_folder(folder), source=f"{hub_ref} (commit {folder.name[:12]})")
-    return _load_folder(Path(ref))
+    return _load_folder(_folder_of(str(ref)))
+
+
+def _folder_of(ref: str) -> Path:
+    """A folder as given, or a bundle shipped in ``models/`` named alone (``kinetics-600``)."""
+    folder = Path(ref)
+    shipped = MODELS_DIR / ref
+    if not folder.exists() and "/" not in ref and (shipped / CONFIG_FILE).is_file():
+        return shipped
+    return folder
 
 
 def _load_folder(folder: Path) -> ModelBundle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
@@ -15,6 +16,40 @@ def class_colours(classes) -> dict[str, str]:
 
 
 UNKNOWN_GREY = "#bdbdbd"
+MAX_LINES = 10  # a model of 600 actions draws the ones that peak highest, not 600 lines
+
+
+def drawn_classes(timeline: Timeline) -> list[int]:
+    """The classes whose lines the timeline draws: all of a small model's, else the
+    ``MAX_LINES`` that reach the highest probability somewhere in the video."""
+    count = len(timeline.classes)
+    if count <= MAX_LINES or not len(timeline.probabilities):
+        return list(range(count))
+    peaks = timeline.probabilities.max(axis=0)
+    return sorted(np.argsort(-peaks)[:MAX_LINES].tolist())
+
+
+def band_text(segment) -> str:
+    """A segment's label on the band; an unknown one with its Kinetics-600 look-alike."""
+    if not segment.known and segment.kinetics is not None:
+        return f"unknown · {segment.kinetics[0]}?"
+    return segment.label
+
+
+def segment_row(segment) -> dict:
+    """A segment as the Analyze page's table shows it: an unknown one says what it looks like
+    among the Kinetics-600 actions, when the model's backbone can tell."""
+    row = {
+        "start_s": round(segment.start_s, 1),
+        "end_s": round(segment.end_s, 1),
+        "label": segment.label,
+        "confidence": f"{segment.confidence:.0%}",
+    }
+    if not segment.known:
+        row["closest known"] = segment.closest
+    if segment.kinetics is not None:
+        row["Kinetics-600"] = f"{segment.kinetics[0]} ({segment.kinetics[1]:.0%})"
+    return row
 
 
 def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
@@ -27,7 +62,8 @@ def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
     scored = timeline.open_set is not None and timeline.knownness is not None
     figure = make_subplots(rows=2 if scored else 1, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                            row_heights=[0.72, 0.28] if scored else [1.0])  # fmt: skip
-    for index, name in enumerate(timeline.classes):
+    for index in drawn_classes(timeline):
+        name = timeline.classes[index]
         figure.add_trace(
             go.Scatter(
                 x=centres,
@@ -51,7 +87,7 @@ def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
                 fillcolor=UNKNOWN_GREY, opacity=0.25, line={"width": 0}, layer="below",
             )  # fmt: skip
         figure.add_annotation(
-            x=(segment.start_s + segment.end_s) / 2, y=1.10, xref="x", yref="y", text=segment.label,
+            x=(segment.start_s + segment.end_s) / 2, y=1.10, xref="x", yref="y", text=band_text(segment),
             showarrow=False, font={"size": 11},
         )  # fmt: skip
     if scored:
