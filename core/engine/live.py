@@ -31,7 +31,7 @@ from core.engine import knownness
 from core.engine.analysis import predictor
 from core.engine.timeline import KNOWNNESS_SMOOTHING, UNKNOWN
 from core.errors import ModelError
-from core.models import backbone
+from core.models import backbone, movinet
 from core.models.bundle import ModelBundle
 from core.models.calibration import FEATURE_SCORES, NEEDS_LOGITS
 
@@ -91,13 +91,14 @@ class LiveStats:
 
 def check_live(bundle: ModelBundle) -> None:
     """Refuse a bundle that the live view cannot keep up with: one that does not see frames
-    through the shared backbone (a CNN of its own on every window, or the pose estimator)."""
+    through a shared frozen backbone (a CNN of its own on every window, or the pose estimator)."""
     encoder = predictor(bundle).frame_encoder
-    if not isinstance(encoder, (backbone.EffnetFeatures, backbone.EffnetMaps)):
+    if not isinstance(encoder, (backbone.EffnetFeatures, backbone.EffnetMaps, movinet.MovinetUnits)):
         raise ModelError(
-            f"The live view runs models on the shared EfficientNet-Lite0 backbone; {bundle.name} "
-            f"({bundle.spec.architecture}) sees frames another way. Pick one on pretrained eyes "
-            "(the default model, or one you taught), or record a clip on Analyze."
+            f"The live view runs models on a shared frozen backbone (the video network or "
+            f"EfficientNet-Lite0); {bundle.name} ({bundle.spec.architecture}) sees frames another "
+            "way. Pick one on pretrained eyes (the default model, or one you taught), or record a "
+            "clip on Analyze."
         )
 
 
@@ -124,6 +125,9 @@ class LiveRecognizer:
         # the windows averaged: this one and those ``hop`` sampled frames apart before it
         self._taps = np.arange(0, max(1, smoothing) * spec.hop_frames, spec.hop_frames)
         self._features: deque[np.ndarray] = deque(maxlen=self._length)
+        # the video network: its own staggered streams give a whole window at every frame
+        on_units = isinstance(self._run.frame_encoder, movinet.MovinetUnits)
+        self._units = movinet.LiveUnits(self._length) if on_units else None
         self._frame_scores: deque[float] = deque(maxlen=self._length)
         self._recent: deque[tuple[np.ndarray, float | None]] = deque(maxlen=int(self._taps[-1]) + 1)
         self._readings: deque[LiveReading] = deque()
@@ -146,7 +150,11 @@ class LiveRecognizer:
         costs the first call a second or more: done before the camera starts, not on its first
         frames. Leaves no trace in the readings."""
         frame = np.zeros((1, *self.bundle.spec.image_size, 3), np.uint8)
-        window = np.repeat(self._run.encode_frames(frame)[None], self._length, axis=1)
+        if self._units is not None:
+            window = np.zeros((1, self._length, movinet.CLASSES), np.float32)
+            movinet.run_fresh(frame)
+        else:
+            window = np.repeat(self._run.encode_frames(frame)[None], self._length, axis=1)
         if self._calibration is not None and self._calibration.score in NEEDS_LOGITS:
             self._run.classify_features_with_logits(window)
         else:
@@ -247,11 +255,20 @@ class LiveRecognizer:
             self._features.clear()  # a pause longer than a window: its frames belong to another scene
             self._frame_scores.clear()
             self._recent.clear()
+            if self._units is not None:
+                self._units = movinet.LiveUnits(self._length)
         self._last_sampled = time_s
-        features = self._run.encode_frames(self._fit(frame)[None])
-        self._features.append(features[0])
-        if self._frame_scorer is not None:
-            self._frame_scores.append(float(self._frame_scorer(features)[0]))
+        if self._units is not None:
+            full = self._units.push(self._fit(frame))
+            if full is not None:
+                self._features.extend(full)
+                if self._frame_scorer is not None:
+                    self._frame_scores.extend(self._frame_scorer(full))
+        else:
+            features = self._run.encode_frames(self._fit(frame)[None])
+            self._features.append(features[0])
+            if self._frame_scorer is not None:
+                self._frame_scores.append(float(self._frame_scorer(features)[0]))
         reading = None
         if len(self._features) == self._length:
             self._recent.append(self._window())
@@ -309,6 +326,8 @@ class LiveRecognizer:
     def warm_up_s(self) -> float:
         """Seconds of sampled frames the first window still needs (0 once it is full)."""
         with self._lock:
+            if self._units is not None and len(self._features) < self._length:
+                return self._units.frames_to_first() * self._period_s
             return max(0, self._length - len(self._features)) * self._period_s
 
     def history(self) -> LiveHistory:

@@ -252,3 +252,38 @@ class MovinetUnits:
     @staticmethod
     def flops_per_frame() -> int:
         return network().flops_per_frame()
+
+
+class LiveUnits:
+    """The video network for a camera: two unit streams, the second started half a unit after
+    the first, so that at every frame one of them has a unit between half and fully grown. The
+    window a head reads is that unit's logits so far, repeated to the head's length: a unit that
+    began after a change of action shows only the new action, and one begins every half unit
+    (0.8 s), where waiting for a whole unit and its predecessor would lag two to three units."""
+
+    def __init__(self, window_units: int, unit: int = UNIT_FRAMES):
+        self.unit = unit
+        self.window_units = window_units
+        self._streams = [UnitStream(unit), UnitStream(unit)]
+        self._seen = 0
+
+    def push(self, frame: np.ndarray) -> np.ndarray | None:
+        """One uint8 frame -> the window (window_units, 600) to read now, or None while no unit
+        has reached half its length yet."""
+        for offset, stream in zip((0, self.unit // 2), self._streams, strict=True):
+            if self._seen >= offset:
+                stream.push(frame[None])
+        self._seen += 1
+        grown = [
+            (stream.frames_seen % self.unit or self.unit, stream)
+            for stream in self._streams
+            if stream.latest is not None and (stream.frames_seen % self.unit or self.unit) >= self.unit // 2
+        ]
+        if not grown:
+            return None
+        _, freshest = min(grown, key=lambda pair: pair[0])
+        return np.repeat(freshest.latest[None], self.window_units, axis=0)
+
+    def frames_to_first(self) -> int:
+        """Frames still needed before the first window."""
+        return max(0, self.unit // 2 - self._seen)
