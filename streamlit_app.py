@@ -18,6 +18,7 @@ navigation = st.navigation(
             st.Page("pages/learn_pose.py", title="Pose + LSTM", icon=":material/accessibility_new:"),
             st.Page("pages/learn_lrcn.py", title="CNN + LSTM (LRCN)", icon=":material/timeline:"),
             st.Page("pages/learn_convlstm.py", title="ConvLSTM", icon=":material/grid_on:"),
+            st.Page("pages/learn_stream.py", title="Streaming 3D CNN (MoViNet)", icon=":material/stream:"),
             st.Page("pages/compare.py", title="Compare the approaches", icon=":material/leaderboard:"),
         ],
         "Use": [
@@ -27,7 +28,7 @@ navigation = st.navigation(
             st.Page("pages/model.py", title="Model", icon=":material/neurology:"),
         ],
     },
-    expanded=True,  # 15 pages: collapsed, Streamlit would hide the "Use" section behind "View more"
+    expanded=True,  # 16 pages: collapsed, Streamlit would hide the "Use" section behind "View more"
 )
 navigation.run()
 release_free_memory()  # what the page's run freed goes back to the system (core/engine/memory.py)

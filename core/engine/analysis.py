@@ -381,7 +381,8 @@ def analyze(
     hop = hop_frames(bundle, hop_s)
     frames = prefetched(iter_frames(video, spec.sampling_fps, spec.frame_size, info), depth=2 * FRAME_BATCH)
     report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
-    shared = share_frame_features and predictor(bundle).split
+    # the video network has one path: its stream (held equal to fresh units by its own tests)
+    shared = predictor(bundle).split and (share_frame_features or unit_frames(bundle) > 1)
     compute = _probabilities_split if shared else _probabilities_whole
     windows, spans, count = compute(frames, bundle, hop, report)
     if count == 0:

@@ -29,9 +29,10 @@ import numpy as np
 from core.engine.analysis import analyze, predictor
 from core.engine.live import LiveReading, LiveRecognizer
 from core.engine.timeline import UNKNOWN
+from core.engine.windows import cut_windows
 from core.errors import VideoError
 from core.media.video import iter_frames, open_capture, probe
-from core.models import backbone
+from core.models import backbone, movinet
 from core.models.bundle import ModelBundle
 from core.models.registry import frame_encoder
 
@@ -86,9 +87,9 @@ def _warm_up(bundle: ModelBundle) -> None:
     spec = bundle.spec
     run = predictor(bundle)
     clip = np.zeros((1, spec.sequence_length, *spec.image_size, 3), np.uint8)
-    if run.split:
+    if run.split:  # a unit encoder gives fewer steps than frames: the window repeats the last
         features = run.encode_frames(clip[0])
-        run.classify_features(features[None])
+        run.classify_features(cut_windows(features, [0], spec.sequence_length))
     else:
         run.classify_windows(clip)
 
@@ -143,6 +144,8 @@ def _encoder_figures(video: Path, bundle: ModelBundle, compare_keras: bool):
     spec = bundle.spec
     frames = np.stack([f.image for f in iter_frames(video, spec.sampling_fps, spec.frame_size)])
     fps = _frames_per_second(run.encode_frames, frames)
+    if isinstance(run.frame_encoder, movinet.MovinetUnits):
+        return "litert", fps, None  # the video network runs under LiteRT only
     shared = isinstance(run.frame_encoder, (backbone.EffnetFeatures, backbone.EffnetMaps))
     how = backbone.runtime() if shared else "keras"
     keras_fps = None
@@ -158,12 +161,16 @@ def run_bench(video: str | Path, bundle: ModelBundle, repeat_to_s: float = 0.0, 
             probe(path)
             path = loop_video(path, repeat_to_s, Path(folder))
         info = probe(path)
+        on_units = isinstance(predictor(bundle).frame_encoder, movinet.MovinetUnits)
         _warm_up(bundle)
         decode_s, count = _decode_only(path, bundle)
         analyze_s = _timed_analysis(path, bundle, share_frame_features=True)
         peak_mb = _peak_rss_mb()  # the app's own path; the references below trace more graphs
         how, encoder_fps, keras_fps = _encoder_figures(path, bundle, compare_keras=baseline)
-        whole_s = _timed_analysis(path, bundle, share_frame_features=False) if baseline else None
+        # the video network has one path (its stream): no whole-window reference to time
+        whole_s = (
+            _timed_analysis(path, bundle, share_frame_features=False) if baseline and not on_units else None
+        )
         # the tutorial loop feeds frames to the Keras model: no use for one that takes pose features
         classic = baseline and frame_encoder(bundle.spec.architecture) is None
         baseline_s = per_frame_baseline(path, bundle) if classic else None

@@ -209,7 +209,7 @@ def _check_shapes(model, spec: BundleSpec) -> None:
         from core.models.contract import split
 
         parts = split(model)
-        width = parts[0].output.shape[-1] if parts else None
+        width = parts[0].output.shape[-1] if parts else (encoder.features if encoder else None)
         if width != spec.open_set.feature_dim:
             raise ModelError(
                 f"The bundle's open-set calibration was made on {spec.open_set.feature_dim}-wide frame "

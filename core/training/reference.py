@@ -24,8 +24,16 @@ import numpy as np
 from core.config import MODELS_DIR
 from core.errors import ModelError
 
-REFERENCE_FOOTAGE = MODELS_DIR / "reference" / "ucf101-11-frames.npz"
+REFERENCE_FOOTAGE = MODELS_DIR / "reference" / "ucf101-11-frames.npz"  # EfficientNet-Lite0 frames
+REFERENCE_UNITS = MODELS_DIR / "reference" / "ucf101-11-units.npz"  # the video network's units
 FRAMES_PER_CLIP = 16  # two to three analysis windows of 13 frames, hop 2
+UNITS_PER_CLIP = 3  # 4.8 s: two windows of 2 units, one unit apart
+
+
+def reference_for(unit_frames: int) -> tuple[Path, int]:
+    """The reference footage of a backbone and the rows ``middle`` keeps of each clip: per-frame
+    features (``unit_frames`` 1) or the video network's units."""
+    return (REFERENCE_FOOTAGE, FRAMES_PER_CLIP) if unit_frames == 1 else (REFERENCE_UNITS, UNITS_PER_CLIP)
 
 
 @dataclass(frozen=True)

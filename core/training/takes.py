@@ -37,7 +37,7 @@ from core.training.calibrate import knn_arrays, thresholds
 from core.training.crossval_worker import FeatureJudge
 from core.training.dataset import Clip, FrameCache, chosen_clips, split_clips
 from core.training.folds import Judged
-from core.training.reference import ReferenceClip, load_reference, words
+from core.training.reference import ReferenceClip, load_reference, reference_for, words
 
 # Cosine of two clips' mean frame features at or above which they are one scene. Measured on the
 # 1,063 UCF101 clips (frozen EfficientNet-Lite0, 4 fps): two clips of one group (one person, one
@@ -340,19 +340,17 @@ def recalibrate(
 ) -> TakesCalibration:
     """Put a freshly taught bundle's thresholds on its takes and the reference footage, and
     record the rule, its evidence and the strictness settings in the bundle."""
-    from core.models.contract import split
-    from core.training.trainer import feature_cache
+    from core.training.trainer import head_and_features
 
     saved = bundles.load(out_dir)
     spec = saved.spec
-    encoder, head = split(saved.model)
     cache = FrameCache(cache_dir, spec.sampling_fps, spec.frame_size)
-    features_of = feature_cache(encoder, cache)
+    head, features_of = head_and_features(saved.model, spec.architecture, cache)
     classes, clips = chosen_clips(clips_dir, spec.classes)
     trained = {c.path for c in split_clips(clips).train}
     features = {c.path: features_of.features(c.path)[0] for c in clips}
     log("calibrating 'unknown' on your takes, each with its scene left out, and on footage of other actions")
-    reference = load_reference(features_of.fingerprint)
+    reference = load_reference(features_of.fingerprint, reference_for(spec.unit_frames)[0])
     result = calibrate_takes(
         head,
         spec.open_set,

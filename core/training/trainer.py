@@ -227,6 +227,20 @@ def feature_cache(encoder, cache: FrameCache) -> FeatureCache:
     return FeatureCache(cache, shared_encoder(encoder), weights_fingerprint(encoder))
 
 
+def head_and_features(model, architecture: str, cache: FrameCache) -> tuple[object, FeatureCache]:
+    """The part of a model that training fits (or a bundle's head) and the cached features it
+    reads: a registered backbone's outside Keras (the video network, the pose estimator, the
+    shared EfficientNet-Lite0 of the approaches), else the frozen encoder embedded in the model."""
+    from core.models import contract, registry
+
+    external = registry.frame_encoder(architecture)
+    if external is not None:
+        encoder = external()
+        return model, FeatureCache(cache, encoder, encoder.fingerprint())
+    encoder, head = contract.split(model)
+    return head, feature_cache(encoder, cache)
+
+
 def open_set_reference(
     config: TrainingConfig, features: list, labels: np.ndarray, val_groups: tuple[int, ...]
 ):
@@ -406,17 +420,12 @@ def train(
     frozen_encoder = external_encoder is not None or (parts is not None and not parts[0].trainable)
     cache = FrameCache(cache_dir, config.sampling_fps, (width, height))
     if frozen_encoder:
-        if external_encoder is not None:  # the model is the head; its encoder is no Keras model
-            external = external_encoder()
-            fitted, features = model, FeatureCache(cache, external, external.fingerprint()).features
-            with_copies = None
-        else:
-            encoder, fitted = parts
-            cached = feature_cache(encoder, cache)
-            features, with_copies = cached.features, None
-            if config.augmented_copies:
-                augmented = AugmentedFeatureCache(cached, config.augmented_copies, seed=config.seed)
-                with_copies = lambda path: [*cached.features(path), *augmented.features(path)]  # noqa: E731
+        fitted, cached = head_and_features(model, config.architecture, cache)
+        features, with_copies = cached.features, None
+        augmentable = external_encoder is None or registry.on_video_network(config.architecture)
+        if config.augmented_copies and augmentable:
+            augmented = AugmentedFeatureCache(cached, config.augmented_copies, seed=config.seed)
+            with_copies = lambda path: [*cached.features(path), *augmented.features(path)]  # noqa: E731
         train_items, val_items = _load_clips(split, features, "frame features", log, with_copies)
         val_views = [f[0] for f in val_items]  # as analysis sees them: not mirrored
         dataset = feature_dataset(train_items, train_labels, config, rng)

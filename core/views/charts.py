@@ -19,14 +19,14 @@ UNKNOWN_GREY = "#bdbdbd"
 MAX_LINES = 10  # a model of 600 actions draws the ones that peak highest, not 600 lines
 
 
-def drawn_classes(timeline: Timeline) -> list[int]:
-    """The classes whose lines the timeline draws: all of a small model's, else the
-    ``MAX_LINES`` that reach the highest probability somewhere in the video."""
+def drawn_classes(timeline: Timeline, lines: int = MAX_LINES) -> list[int]:
+    """The classes whose lines the timeline draws: all of a small model's, else the ``lines``
+    that reach the highest probability somewhere in the video."""
     count = len(timeline.classes)
-    if count <= MAX_LINES or not len(timeline.probabilities):
+    if count <= lines or not len(timeline.probabilities):
         return list(range(count))
     peaks = timeline.probabilities.max(axis=0)
-    return sorted(np.argsort(-peaks)[:MAX_LINES].tolist())
+    return sorted(np.argsort(-peaks)[:lines].tolist())
 
 
 def band_text(segment) -> str:
@@ -52,7 +52,7 @@ def segment_row(segment) -> dict:
     return row
 
 
-def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
+def timeline_figure(timeline: Timeline, smoothing: int = 3, lines: int = MAX_LINES) -> go.Figure:
     """Probability of each class over time, with the segments as a labelled band on top (unknown
     stretches in grey); for a calibrated bundle, the known-ness score and its threshold below."""
     from plotly.subplots import make_subplots
@@ -62,7 +62,7 @@ def timeline_figure(timeline: Timeline, smoothing: int = 3) -> go.Figure:
     scored = timeline.open_set is not None and timeline.knownness is not None
     figure = make_subplots(rows=2 if scored else 1, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                            row_heights=[0.72, 0.28] if scored else [1.0])  # fmt: skip
-    for index in drawn_classes(timeline):
+    for index in drawn_classes(timeline, lines):
         name = timeline.classes[index]
         figure.add_trace(
             go.Scatter(

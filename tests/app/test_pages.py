@@ -17,9 +17,23 @@ from tests.support import (
     upload,
 )
 
-LEARN = ["video", "single_frame", "late_fusion", "early_fusion", "slow_fusion", "pose", "lrcn", "convlstm"]
+LEARN = [
+    "video",
+    "single_frame",
+    "late_fusion",
+    "early_fusion",
+    "slow_fusion",
+    "pose",
+    "lrcn",
+    "convlstm",
+    "stream",
+]
 LEARN_PAGES = [*(f"pages/learn_{name}.py" for name in LEARN), "pages/compare.py"]
-APPROACH_PAGES = [page for page in LEARN_PAGES if page not in ("pages/learn_video.py", "pages/compare.py")]
+APPROACH_PAGES = [
+    page
+    for page in LEARN_PAGES
+    if page not in ("pages/learn_video.py", "pages/compare.py", "pages/learn_stream.py")
+]
 
 
 @pytest.mark.parametrize("page", [None, *LEARN_PAGES, "pages/analyze.py", "pages/teach.py", "pages/model.py"])
@@ -39,6 +53,16 @@ def test_every_page_runs(page):
         captions = " ".join(c.value for c in app.main.caption)
         measured = f"of Archery, each played both ways, this approach judged the direction right {share:.0%}"
         assert measured in captions
+
+
+def test_the_streaming_page_draws_the_network_from_its_file_and_names_kinetics_actions():
+    app = open_page("pages/learn_stream.py")
+    assert not app.error
+    said = " ".join(m.value for m in app.main.markdown)
+    assert "Over the whole clip: **archery**" in said  # its first sample is UCF101 Archery
+    captions = " ".join(c.value for c in app.main.caption)
+    assert "18 stages" in captions and "causal temporal convolutions" in captions
+    assert len(app.get("plotly_chart")) == 2  # the data flow and the top 5 over time
 
 
 def test_analyze_page_waits_for_an_upload():
