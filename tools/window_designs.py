@@ -29,8 +29,10 @@ design runs over it as one stream, and each 0.2 s step is labelled by two rules:
 
 Reported per design: the share of steps named right (from step 15 on, where every design has
 ended a window), the median delay from a change of true action to the first step of the new
-clip that names the new action (a change never named counts as infinitely late), and the
-network steps per frame. Stream outputs are cached per clip under ``--cache``.
+clip that names the new action (a change never named counts as infinitely late; the median is
+taken over the changes of all joined videos together), the share of "settled" steps named right
+(at least 3.2 s after the latest change: what a long take would see), and the network steps per
+frame. Stream outputs are cached per clip under ``--cache``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ TRAIN_GROUPS = range(12, 26)
 JOIN_GROUPS = range(8, 12)
 JOINED_CLIPS = 24
 SCORE_FROM = 15  # first step at which every design has ended a window (16-frame windows)
+SETTLED = 16  # steps (3.2 s) after a change from which a step counts as "settled"
 POOL_MARKS = ("pool_buffer", "pool_frame_count")
 
 
@@ -301,10 +304,15 @@ def change_delays(labels: np.ndarray, truth: np.ndarray, starts: list[int]) -> l
     return delays
 
 
-def summarise(labels: np.ndarray, truth: np.ndarray, starts: list[int]) -> dict[str, float]:
+def summarise(labels: np.ndarray, truth: np.ndarray, starts: list[int]) -> dict:
     delays = change_delays(labels, truth, starts)
+    since_change = (
+        np.arange(len(truth)) - np.array(starts)[np.searchsorted(starts, np.arange(len(truth)), "right") - 1]
+    )
+    settled = (since_change >= SETTLED) & (np.arange(len(truth)) >= SCORE_FROM)
     return {
         "right": float(np.mean(labels[SCORE_FROM:] == truth[SCORE_FROM:])),
+        "right_settled": float(np.mean(labels[settled] == truth[settled])),
         "median_delay_s": float(np.median(delays)),
         "caught": int(np.isfinite(delays).sum()),
         "changes": len(delays),
@@ -377,6 +385,7 @@ def table(result: dict) -> str:
         + [
             "right, live (mean)",
             "right, batch (mean)",
+            "right, live, settled (mean)",
             "median delay, live",
             "median delay, batch",
             "changes named, live",
@@ -395,6 +404,7 @@ def table(result: dict) -> str:
             + [
                 f"{np.mean([p['live']['right'] for p in per]):.1%}",
                 f"{np.mean([p['batch']['right'] for p in per]):.1%}",
+                f"{np.mean([p['live']['right_settled'] for p in per]):.1%}",
             ]
             + [_seconds(np.median(delays[rule])) for rule in ("live", "batch")]
             + [f"{caught}/{changes}", str(len(design.streams))]
@@ -426,10 +436,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=float))
     print(table(result))
+    ms = result["network_ms_per_step"]
+    speed = f"{ms:.2f} ms per network step" if ms else "every stream output came from the cache"
     print(
         f"\n{result['training_clips']} training clips; windows per design: {result['training_windows']}; "
         f"joined videos: {[v['frames'] for v in result['videos']]} frames; "
-        f"{result['network_ms_per_step']:.2f} ms per network step; {result['wall_s']:.0f} s in all."
+        f"{speed}; {result['wall_s']:.0f} s in all."
     )
     return 0
 

@@ -40,10 +40,12 @@ Builder = Callable[[InputShape, int], keras.Model]
 # Chosen by measuring validation accuracy against backbone time (tools/effnet_tradeoff.py; the
 # table is in the effnet-lstm bundle's model card): 3.25 s windows of 160x160 frames at 4 fps.
 EFFNET_INPUT = InputDefaults(sequence_length=13, image_size=160, sampling_fps=4.0, hop_frames=2)
-# Windows of 2 units of the video network (3.2 s of 172x229 frames at its 5 fps), one unit apart:
-# a "frame" of these heads is a unit (core.models.movinet), so sequence_length and hop count units.
+# Windows of one unit of the video network (1.6 s of 172x229 frames at its 5 fps): a "frame" of
+# these heads is a unit (core.models.movinet), so sequence_length and hop count units. One unit,
+# not the mean of two, because a timeline follows a change of action a unit sooner
+# (docs/movinet-windows.md: 91.7% of 0.2 s steps named right against 88.7%).
 MOVINET_INPUT = InputDefaults(
-    sequence_length=2,
+    sequence_length=1,
     image_size=movinet.DECODE_SIZE[0],
     image_width=movinet.DECODE_SIZE[1],
     sampling_fps=movinet.FPS,
@@ -187,21 +189,20 @@ _ARCHITECTURES: dict[str, Architecture] = {
     ),
     "movinet_linear": _on_video_network(
         video_heads.build_linear,
-        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; the units' mean logits, a linear softmax",
+        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; standardised unit logits, a linear softmax",
     ),
     "movinet_mlp": _on_video_network(
         video_heads.build_mlp,
-        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; the units' mean logits, one hidden layer",
+        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; a unit's logits through one hidden layer",
     ),
     "movinet_lstm": _on_video_network(
         video_heads.build_lstm,
-        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; an LSTM over the units' logits",
+        "Frozen Kinetics-600 MoViNet-A0 stream on 1.6 s units; an LSTM over 3 units' logits (4.8 s)",
         replace(MOVINET_INPUT, sequence_length=3),
     ),
     "kinetics_600": _on_video_network(
         video_heads.build_kinetics,
         "The MoViNet-A0 stream's own Kinetics-600 classifier: 600 actions by name, nothing trained",
-        replace(MOVINET_INPUT, sequence_length=1),
     ),
 }
 
