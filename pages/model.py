@@ -18,7 +18,7 @@ estimate = model.metrics.get("cross_validation")
 
 st.markdown(f"**{spec.name}**: `{spec.architecture}`, {model.origin}.")
 st.caption(
-    f"{len(spec.classes)} classes: {', '.join(spec.classes)}. Each window: {spec.sequence_length} frames "
+    f"{len(spec.classes)} classes: {', '.join(spec.classes)}. Each window: {spec.window_frames} frames "
     f"({spec.window_s:.2f} s) of {spec.image_size[1]}x{spec.image_size[0]} at {spec.sampling_fps:g} fps; "
     f"{model.model.count_params():,} parameters."
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE
+from core.config import DEFAULT_BUNDLE, EFFNET_BUNDLE, LRCN_BUNDLE
 from tests.support import ARCHERY, SURFING, clip_site, real_frames, write_video
 
 
@@ -15,6 +15,15 @@ def default_bundle():
     from core.models import bundle
 
     return bundle.load(DEFAULT_BUNDLE)
+
+
+@pytest.fixture(scope="session")
+def effnet_bundle():
+    """The former default, an LSTM on the frozen EfficientNet-Lite0 inside the model: what the
+    frame encoder's machinery (shared LiteRT backbone, per-frame live windows) is tested on."""
+    from core.models import bundle
+
+    return bundle.load(EFFNET_BUNDLE)
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,13 @@ def _fed(spec: BundleSpec) -> str:
     encoder = frame_encoder(spec.architecture)
     if encoder is None:
         return "scaled to [0, 1]"
+    if spec.unit_frames > 1:
+        return (
+            f"centre-cropped to a square and streamed through {encoder.label} "
+            f"(`{encoder.__module__.replace('.', '/')}.py`, outside `model.keras`), its states zeroed "
+            f"every {spec.unit_frames} frames: each unit of {spec.unit_frames} frames becomes its "
+            f"{encoder.features} Kinetics-600 logits, what `model.keras` takes"
+        )
     return (
         f"each turned into {encoder.features} numbers by {encoder.label} "
         f"(`{encoder.__module__.replace('.', '/')}.py`, outside `model.keras`, which takes those "
@@ -142,10 +149,10 @@ order-blind model scores 50% by construction; motion that looks the same both wa
 
 A `{spec.architecture}` video classifier, {origin}, that {what}
 
-- **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
+- **Input**: {spec.window_frames} frames sampled at {spec.sampling_fps:g} fps
   ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, {_fed(spec)}.
 - **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
-  argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
+  argmax of its window probabilities averaged (windows every {spec.hop_frames * spec.unit_frames} frames).
 - **Parameters**: {training["parameters"]:,}.
 {backbone_section}
 ## Validation (clip accuracy {validation["accuracy"]:.4f} on {validation["n_clips"]} clips)
@@ -260,12 +267,12 @@ def crossval_card(spec: BundleSpec, metrics: dict, command: str, dataset: str, b
 # {spec.name}
 
 A `{spec.architecture}` video classifier built by Action Recognition Lab on a frozen pretrained
-frame encoder, that recognises {len(spec.classes)} actions of `{dataset}`: {", ".join(spec.classes)}.
+backbone, that recognises {len(spec.classes)} actions of `{dataset}`: {", ".join(spec.classes)}.
 
-- **Input**: {spec.sequence_length} frames sampled at {spec.sampling_fps:g} fps
+- **Input**: {spec.window_frames} frames sampled at {spec.sampling_fps:g} fps
   ({spec.window_s:.2f} s windows), resized to {spec.image_size[1]}x{spec.image_size[0]} RGB, {_fed(spec)}.
 - **Output**: softmax over the {len(spec.classes)} classes, per window. A clip's label is the
-  argmax of its window probabilities averaged (windows every {spec.hop_frames} frames).
+  argmax of its window probabilities averaged (windows every {spec.hop_frames * spec.unit_frames} frames).
 - **Parameters**: {training["parameters"]:,}.
 
 ## Expected on new footage (group {estimate["folds"]}-fold cross-validation)

@@ -17,10 +17,10 @@ def test_knn_score_is_minus_the_distance_to_the_kth_nearest_unit_vector():
     assert knownness.knn_score(bank[:3] * 7.0, bank, 1) == pytest.approx(0.0, abs=1e-3)  # scale-free
 
 
-def test_a_frame_scored_alone_scores_as_in_a_batch_and_a_prepared_scorer_as_frame_scores(default_bundle):
+def test_a_frame_scored_alone_scores_as_in_a_batch_and_a_prepared_scorer_as_frame_scores(effnet_bundle):
     """The live view scores one frame at a time, with the bank normalised once (``frame_scorer``)
     and a single row taking numpy's own product instead of BLAS's."""
-    calibration = default_bundle.spec.open_set
+    calibration = effnet_bundle.spec.open_set
     features = np.random.default_rng(2).normal(size=(5, calibration.feature_dim)).astype(np.float32)
     batch = knownness.frame_scores(calibration, features)
     scorer = knownness.frame_scorer(calibration)

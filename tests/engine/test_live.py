@@ -36,12 +36,12 @@ def played(recognizer: LiveRecognizer, frames, fps: float = CLIP_FPS, start_s: f
             assert recognizer.wait_idle(30.0)
 
 
-def test_frames_are_kept_at_the_bundle_rate_the_first_at_or_after_each_tick(default_bundle, surfing):
-    recognizer = LiveRecognizer(default_bundle)
+def test_frames_are_kept_at_the_bundle_rate_the_first_at_or_after_each_tick(effnet_bundle, surfing):
+    recognizer = LiveRecognizer(effnet_bundle)
     played(recognizer, surfing)
     stats = recognizer.stats()
     recognizer.close()
-    period = 1 / default_bundle.spec.sampling_fps  # 0.25 s
+    period = 1 / effnet_bundle.spec.sampling_fps  # 0.25 s
     ticks = np.arange(0, len(surfing) / CLIP_FPS, period)
     expected = np.ceil(ticks * CLIP_FPS - 1e-6) / CLIP_FPS  # the first 25 fps frame at or after each
     assert stats.frames_pushed == len(surfing) == 240
@@ -49,13 +49,13 @@ def test_frames_are_kept_at_the_bundle_rate_the_first_at_or_after_each_tick(defa
     assert stats.frames_dropped == 0
     # a reading per sampled frame once the first window (13 frames) is full, timed by its newest
     history = recognizer.history()
-    np.testing.assert_allclose(history.times_s, expected[default_bundle.spec.sequence_length - 1 :])
+    np.testing.assert_allclose(history.times_s, expected[effnet_bundle.spec.sequence_length - 1 :])
 
 
 def test_a_camera_slower_than_the_rate_gives_every_frame_and_a_pause_starts_a_new_window(
-    default_bundle, surfing
+    effnet_bundle, surfing
 ):
-    recognizer = LiveRecognizer(default_bundle)
+    recognizer = LiveRecognizer(effnet_bundle)
     played(recognizer, surfing[:40:10], fps=2.5)  # 2.5 fps: under the model's 4
     assert recognizer.stats().frames_sampled == 4
     assert recognizer.warm_up_s() == pytest.approx(9 * 0.25)  # 9 of the window's 13 frames to go
@@ -65,10 +65,10 @@ def test_a_camera_slower_than_the_rate_gives_every_frame_and_a_pause_starts_a_ne
     recognizer.close()
 
 
-def test_a_worker_that_falls_behind_drops_frames_instead_of_queueing_them(default_bundle, surfing):
+def test_a_worker_that_falls_behind_drops_frames_instead_of_queueing_them(effnet_bundle, surfing):
     """Every pushed frame is due (timed 0.25 s apart) but all are pushed at once: far faster than
     the backbone. A frame still waiting when a newer one comes is dropped, never queued."""
-    recognizer = LiveRecognizer(default_bundle)
+    recognizer = LiveRecognizer(effnet_bundle)
     recognizer.warm_up()
     frames = surfing[::6][:40]
     for index, frame in enumerate(frames):
@@ -82,10 +82,10 @@ def test_a_worker_that_falls_behind_drops_frames_instead_of_queueing_them(defaul
     assert recognizer.stats().frames_encoded == stats.frames_encoded
 
 
-def test_the_newest_frame_is_the_one_encoded_after_a_backlog(default_bundle, surfing):
+def test_the_newest_frame_is_the_one_encoded_after_a_backlog(effnet_bundle, surfing):
     """Enough frames for the window pushed one by one, then a burst: the reading that follows is
     the burst's last frame's, whatever came between."""
-    recognizer = LiveRecognizer(default_bundle)
+    recognizer = LiveRecognizer(effnet_bundle)
     played(recognizer, surfing[:100:6], fps=CLIP_FPS / 6)  # 17 frames, 0.24 s apart: a full window
     burst = surfing[100:148:6]  # 8 frames, due 0.25 s apart, pushed at once
     for index, frame in enumerate(burst):
@@ -95,8 +95,8 @@ def test_the_newest_frame_is_the_one_encoded_after_a_backlog(default_bundle, sur
     recognizer.close()
 
 
-def test_a_surfing_clip_reads_as_surfing(default_bundle, surfing):
-    recognizer = LiveRecognizer(default_bundle)
+def test_a_surfing_clip_reads_as_surfing(effnet_bundle, surfing):
+    recognizer = LiveRecognizer(effnet_bundle)
     played(recognizer, surfing)
     history = recognizer.history()
     reading = recognizer.reading()
@@ -108,15 +108,30 @@ def test_a_surfing_clip_reads_as_surfing(default_bundle, surfing):
     assert reading.to_dict()["label"] == "Surfing"
 
 
-def test_an_untaught_action_reads_as_unknown_with_its_closest_class(default_bundle):
-    recognizer = LiveRecognizer(default_bundle)
+def test_an_untaught_action_reads_as_unknown_with_its_closest_class(effnet_bundle):
+    recognizer = LiveRecognizer(effnet_bundle)
     played(recognizer, rgb_frames(ABSEILING))
     history = recognizer.history()
     reading = recognizer.reading()
     recognizer.close()
     assert set(history.labels) == {UNKNOWN}
     assert (history.knownness < history.window_threshold).all()
-    assert not reading.known and reading.closest in default_bundle.spec.classes
+    assert not reading.known and reading.closest in effnet_bundle.spec.classes
+
+
+def test_the_video_network_reads_a_known_and_an_untaught_action_live(default_bundle, surfing):
+    """The default model on the video network: two staggered unit streams give a first label
+    after half a unit (0.8 s), Surfing reads as Surfing and abseiling as unknown."""
+    labels = {}
+    for name, frames in (("surfing", surfing), ("abseiling", rgb_frames(ABSEILING))):
+        recognizer = LiveRecognizer(default_bundle)
+        played(recognizer, frames)
+        history = recognizer.history()
+        labels[name] = history.labels
+        recognizer.close()
+        assert history.times_s[0] == pytest.approx(0.6)  # the 4th frame at 5 fps
+    assert set(labels["surfing"]) == {"Surfing"}
+    assert np.mean([label == UNKNOWN for label in labels["abseiling"]]) > 0.8
 
 
 def test_a_model_taught_in_the_app_names_its_own_actions_live(tmp_path, surfing):
@@ -140,14 +155,14 @@ def test_a_model_taught_in_the_app_names_its_own_actions_live(tmp_path, surfing)
     assert labels == {"surfing": {"waves"}, "abseiling": {UNKNOWN}}
 
 
-def test_the_live_windows_are_the_windows_analysis_computes(default_bundle):
+def test_the_live_windows_are_the_windows_analysis_computes(effnet_bundle):
     """Fed the frames that analysis samples from a file, each live reading (unsmoothed) is the
     analysis window that ends at its frame: same probabilities, same known-ness. The backbone
     runs one frame at a time here and in batches there, so round-off may differ a little."""
-    spec = default_bundle.spec
-    timeline = analyze(SURFING, default_bundle)
+    spec = effnet_bundle.spec
+    timeline = analyze(SURFING, effnet_bundle)
     frames = [f.image for f in iter_frames(SURFING, spec.sampling_fps, spec.frame_size)]
-    recognizer = LiveRecognizer(default_bundle, smoothing=1)
+    recognizer = LiveRecognizer(effnet_bundle, smoothing=1)
     readings = [recognizer.process(frame, index / spec.sampling_fps) for index, frame in enumerate(frames)]
     ends = (timeline.starts_s * spec.sampling_fps).round().astype(int) + spec.sequence_length - 1
     live = [readings[end] for end in ends]
@@ -156,8 +171,8 @@ def test_the_live_windows_are_the_windows_analysis_computes(default_bundle):
     assert readings[spec.sequence_length - 2] is None  # the first window was not full yet
 
 
-def test_the_timeline_keeps_only_the_horizon(default_bundle, surfing):
-    recognizer = LiveRecognizer(default_bundle, horizon_s=2.0)
+def test_the_timeline_keeps_only_the_horizon(effnet_bundle, surfing):
+    recognizer = LiveRecognizer(effnet_bundle, horizon_s=2.0)
     played(recognizer, surfing)
     times = recognizer.history().times_s
     recognizer.close()
@@ -169,8 +184,8 @@ def test_a_model_off_the_shared_backbone_is_refused_in_words(lrcn_bundle):
         LiveRecognizer(lrcn_bundle)
 
 
-def test_the_label_and_its_knownness_are_drawn_on_the_frame(default_bundle, surfing):
-    recognizer = LiveRecognizer(default_bundle)
+def test_the_label_and_its_knownness_are_drawn_on_the_frame(effnet_bundle, surfing):
+    recognizer = LiveRecognizer(effnet_bundle)
     played(recognizer, surfing[:80])
     frame = surfing[80].copy()
     draw_reading(frame, recognizer.reading())

@@ -10,8 +10,6 @@ from core.engine.analysis import analyze
 from core.engine.annotate import annotated_copy
 from core.engine.timeline import UNKNOWN
 from core.media.video import read_frames
-from core.models import contract
-from core.models.contract import to_unit
 from core.training.dataset import evaluation_windows
 from tests.support import SAMPLES, SURFING, real_frames, run_core, surfing_then_abseiling
 
@@ -56,26 +54,41 @@ def test_a_video_that_mixes_known_and_unknown_reads_as_such(default_bundle, know
     assert annotated.stat().st_size > 0
 
 
-def test_the_score_is_the_frames_distance_and_the_heads_energy_standardised(default_bundle):
-    """knn_energy recomputed here from its definition, with the Keras backbone (analysis runs the
-    shared LiteRT one) and the head's own last layer, window by window."""
+def test_the_score_is_the_units_distance_and_the_heads_energy_standardised(default_bundle):
+    """knn_energy recomputed here from its definition: the video network's units run fresh from
+    zero states (analysis streams them), the nearest training unit, and the head's own last layer."""
     import keras
+
+    from core.models import movinet
 
     spec, calibration = default_bundle.spec, default_bundle.spec.open_set
     assert calibration.score == "knn_energy"
     timeline = analyze(SURFING, default_bundle)
-    encoder, head = contract.split(default_bundle.model)
-    features = np.asarray(encoder(to_unit(read_frames(SURFING, spec.sampling_fps, spec.frame_size))))
-    windows = evaluation_windows(features, spec.sequence_length, spec.hop_frames)
+    frames = read_frames(SURFING, spec.sampling_fps, spec.frame_size)
+    units = np.stack([movinet.run_fresh(frames[a:b]) for a, b in movinet.unit_bounds(len(frames))])
+    windows = evaluation_windows(units, spec.sequence_length, spec.hop_frames)
     unit = windows / np.linalg.norm(windows, axis=-1, keepdims=True)
     bank = calibration.arrays["bank"] / np.linalg.norm(calibration.arrays["bank"], axis=-1, keepdims=True)
-    distance = np.sqrt(np.maximum(2 - 2 * unit @ bank.T, 0)).min(axis=-1)  # to the nearest training frame
+    distance = np.sqrt(np.maximum(2 - 2 * unit @ bank.T, 0)).min(axis=-1)  # to the nearest training unit
+    head = default_bundle.model
     last = head.layers[-1]
     logits = np.asarray(keras.Model(head.input, last.input)(windows)) @ np.asarray(last.kernel) + last.bias
     energy = np.log(np.exp(logits).sum(axis=1))
     (knn_mean, knn_spread), (energy_mean, energy_spread) = calibration.arrays["mix"]
     expected = (-distance.mean(axis=1) - knn_mean) / knn_spread + (energy - energy_mean) / energy_spread
     np.testing.assert_allclose(timeline.knownness, expected, atol=0.01)
+
+
+def test_an_unknown_stretch_says_what_it_looks_like_among_the_kinetics_actions(
+    default_bundle, known_then_unknown
+):
+    data = analyze(known_then_unknown, default_bundle).to_dict()
+    assert all("kinetics" in segment for segment in data["segments"])
+    unknown = data["segments"][-1]
+    assert unknown["label"] == UNKNOWN
+    assert unknown["kinetics"]["label"] in ("abseiling", "rock climbing", "ice climbing")
+    assert 0 < unknown["kinetics"]["probability"] <= 1
+    assert data["segments"][0]["kinetics"]["label"] == "surfing water"
 
 
 def test_analyze_json_says_unknown_with_the_closest_known_action():

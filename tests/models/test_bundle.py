@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, MODELS_DIR
+from core.config import DEFAULT_BUNDLE, EFFNET_BUNDLE, LRCN_BUNDLE, MODELS_DIR
 from core.engine.analysis import analyze
 from core.errors import ModelError
 from core.models import bundle
@@ -18,18 +18,24 @@ from tests.support import SAMPLES, SHARED, damaged_bundle
 
 def test_default_bundle_is_cross_validated_and_trained_on_every_group(default_bundle):
     spec = default_bundle.spec
-    assert spec.architecture.startswith("effnet_") and len(spec.classes) == 11
+    assert spec.architecture.startswith("movinet_") and len(spec.classes) == 11
+    assert spec.backbone == "movinet_a0_stream_k600" and spec.unit_frames == 8
     estimate = default_bundle.metrics["cross_validation"]
     assert estimate["folds"] == 6 and estimate["clips"] == 1063  # every clip judged once, out of fold
     assert sorted(g for f in estimate["per_fold"] for g in f["test_groups"]) == list(range(8, 26))
-    assert estimate["accuracy"]["mean"] >= 0.8  # measured 85-86%; the targets (90%) are not met
+    assert estimate["accuracy"]["mean"] >= 0.88  # see docs/movinet.md for the measured figure
     assert estimate["open_set"]["n_unknown"] == 15 and estimate["open_set"]["left_out_per_fold"] == 2
     assert default_bundle.metrics["split"]["train_groups"] == list(range(8, 26))
     assert spec.open_set is not None and spec.open_set.score == "knn_energy"
     assert spec.open_set.groups == tuple(range(8, 26))  # fitted on out-of-fold scores of every group
     assert (DEFAULT_BUNDLE / "calibration.npz").stat().st_size < 10 * 2**20
     assert "python -m core crossval" in default_bundle.card and estimate["command"] in default_bundle.card
-    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 25 * 2**20
+    assert (DEFAULT_BUNDLE / "model.keras").stat().st_size < 1 * 2**20  # a head: the network is shared
+
+
+def test_the_former_default_still_loads_and_names_its_actions(effnet_bundle):
+    assert effnet_bundle.spec.architecture == "effnet_lstm" and not effnet_bundle.spec.backbone
+    assert effnet_bundle.metrics["cross_validation"]["accuracy"]["mean"] >= 0.8
 
 
 def test_the_classic_lrcn_stays_small(lrcn_bundle):
@@ -108,7 +114,7 @@ def test_config_values_are_checked(tmp_path, key, value, message):
 
 def calibrated_copy(folder: Path, width: int = 1280, score: str = "knn") -> Path:
     """The bundled EfficientNet + LSTM with an open-set calibration written by the bundle code."""
-    copy = Path(shutil.copytree(DEFAULT_BUNDLE, folder))
+    copy = Path(shutil.copytree(EFFNET_BUNDLE, folder))
     loaded = bundle.load(copy)
     arrays = {"bank": np.random.default_rng(0).normal(size=(40, width)).astype(np.float32)}
     if score == "knn_energy":

@@ -64,11 +64,11 @@ def real_frames() -> np.ndarray:
     return np.concatenate([read_frames(clip, 4.0, (160, 160))[:13] for clip in (ARCHERY, SURFING)])
 
 
-def test_one_backbone_feeds_every_head_and_equals_the_full_models_encoder(real_frames, default_bundle):
+def test_one_backbone_feeds_every_head_and_equals_the_full_models_encoder(real_frames, effnet_bundle):
     """The shared encoder is the default model's own frame encoder, numerically (so its cached
     features are shared too), and one instance serves every head in the process."""
     pooled = backbone.EffnetFeatures()(real_frames)
-    encoder, _ = contract.split(default_bundle.model)
+    encoder, _ = contract.split(effnet_bundle.model)
     assert pooled.shape == (26, FEATURES)
     assert np.allclose(pooled, np.asarray(encoder(contract.to_unit(real_frames))), atol=1e-4)
     assert backbone.EffnetFeatures.fingerprint() == backbone.weights_fingerprint(encoder)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from core.config import DEFAULT_BUNDLE, LRCN_BUNDLE, Settings
+from core.config import DEFAULT_BUNDLE, EFFNET_BUNDLE, LRCN_BUNDLE, Settings
 from core.engine.analysis import analyze
 from core.errors import ModelError
 from core.models import bundle, hub
@@ -86,14 +86,22 @@ def test_download_progress_is_reported(hub_env):
     assert any("model.keras" in stage for _, stage in reports)
 
 
-def test_the_large_default_bundle_comes_through_the_hub_with_progress(hub_env):
+def test_the_large_former_default_comes_through_the_hub_with_progress(hub_env):
     """The 18 MB EfficientNet + LSTM bundle: streamed to the cache with byte progress, then used."""
-    hub_env.add_folder("lab/effnet", DEFAULT_BUNDLE)
+    hub_env.add_folder("lab/effnet", EFFNET_BUNDLE)
     reports = []
     loaded = bundle.load("hf://lab/effnet@main", progress=lambda f, stage: reports.append((f, stage)))
     model_reports = [fraction for fraction, stage in reports if stage == "downloading model.keras"]
     assert model_reports[0] < 1.0 and model_reports[-1] == 1.0  # reported while it streams (10 MB chunks)
     assert loaded.spec.architecture == "effnet_lstm"
+    assert analyze(SURFING, loaded).top_k(1)[0][0] == "Surfing"
+
+
+def test_the_default_on_the_video_network_comes_through_the_hub(hub_env):
+    """The default bundle names its backbone; pulled from the Hub it is checked and runs."""
+    hub_env.add_folder("lab/movinet", DEFAULT_BUNDLE)
+    loaded = bundle.load("hf://lab/movinet@main")
+    assert loaded.spec.backbone == "movinet_a0_stream_k600"
     assert analyze(SURFING, loaded).top_k(1)[0][0] == "Surfing"
 
 

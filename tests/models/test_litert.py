@@ -89,7 +89,7 @@ def test_the_runtime_is_chosen_by_setting(monkeypatch):
         backbone.runtime()
 
 
-def test_every_model_on_the_backbone_runs_the_one_shared_copy(default_bundle, monkeypatch):
+def test_every_model_on_the_backbone_runs_the_one_shared_copy(effnet_bundle, monkeypatch):
     """The default model embeds the backbone; the Learn pages' heads are fed it, pooled or as
     maps. One LiteRT interpreter runs it for all of them: visiting every page loads it once."""
     monkeypatch.delenv("ARL_BACKBONE_RUNTIME", raising=False)
@@ -101,7 +101,7 @@ def test_every_model_on_the_backbone_runs_the_one_shared_copy(default_bundle, mo
     action = MODELS_DIR / "approaches" / "action"
     heads = [load(action / name) for name in ("effnet_lrcn", "effnet_late_fusion", "effnet_convlstm")]
     frames = np.zeros((3, 160, 160, 3), np.uint8)
-    for model in (default_bundle, *heads):
+    for model in (effnet_bundle, *heads):
         encode = predictor(model).frame_encoder
         assert isinstance(encode, (backbone.EffnetFeatures, backbone.EffnetMaps))
         assert encode(frames).shape == (3, encode.features)

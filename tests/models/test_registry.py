@@ -9,7 +9,20 @@ SHAPE = contract.InputShape(20, 64, 64)
 SMALL = contract.InputShape(8, 32, 32)  # for training steps: same layers, a fraction of the work
 
 
-@pytest.mark.parametrize("name", sorted(registry.architectures()))
+UNTRAINED = {"kinetics_600"}  # the video network's own classifier: nothing to fit
+
+
+def test_the_kinetics_classifier_is_the_softmax_of_the_last_units_logits():
+    model = registry.build("kinetics_600", contract.InputShape(2, 172, 229), 600)
+    units = np.random.default_rng(0).normal(size=(3, 2, 600)).astype(np.float32) * 4
+    expected = np.exp(units[:, -1]) / np.exp(units[:, -1]).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(model(units)), expected, atol=1e-6)
+    assert not model.trainable_weights
+    with pytest.raises(ValueError, match="600"):
+        registry.build("kinetics_600", SHAPE, 6)
+
+
+@pytest.mark.parametrize("name", sorted(set(registry.architectures()) - UNTRAINED))
 def test_every_architecture_builds_saves_and_loads_safely(tmp_path, name):
     model = registry.build(name, SHAPE, 6)
     # frames, or per-frame features for a model whose frame encoder is outside Keras (pose_lstm)
@@ -59,7 +72,7 @@ ON_THE_SHARED_BACKBONE = {"effnet_single_frame", "effnet_late_fusion", "effnet_e
                           "effnet_slow_fusion", "effnet_lrcn", "effnet_convlstm"}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(set(registry.architectures()) - ON_THE_SHARED_BACKBONE))
+@pytest.mark.parametrize("name", sorted(set(registry.architectures()) - ON_THE_SHARED_BACKBONE - UNTRAINED))
 def test_a_few_training_steps_lower_the_loss(name):
     """On random inputs; the heads on the shared backbone are trained on real features instead
     (tests/models/test_feature_heads.py), where random 1280-wide inputs say nothing."""
