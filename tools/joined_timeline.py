@@ -62,10 +62,11 @@ def joined_video(data_dir: str, groups: list[int], count: int, seed: int, folder
     return path, truth
 
 
-def score(timeline, truth) -> tuple[float, float]:
+def score(timeline, truth, smoothing: int = 3, min_windows: int = 2) -> tuple[float, float]:
     """(share of steps right, median delay in seconds after a change)."""
-    segments = timeline.segments()
+    segments = timeline.segments(smoothing, min_windows)
     steps = np.arange(0, truth[-1][1], STEP_S) + STEP_S / 2
+    steps = steps[steps < truth[-1][1]]
     said = [next((s.label for s in segments if s.start_s <= t < s.end_s), segments[-1].label) for t in steps]
     meant = [next(label for start, end, label in truth if start <= t < end) for t in steps]
     right = np.array([a == b for a, b in zip(said, meant, strict=True)])
@@ -90,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             path, truth = joined_video(args.data_dir, args.groups, args.clips, seed, Path(folder))
             for model in models:
-                right, delay = score(analyze(path, model), truth)
-                said = f"{right:.1%} of {STEP_S} s steps right, median delay {delay:.1f} s"
-                print(f"seed {seed}, {model.name}: {said}")
+                timeline = analyze(path, model)
+                for smoothing, least in ((3, 2), (1, 1), (1, 2)):
+                    right, delay = score(timeline, truth, smoothing, least)
+                    said = f"{right:.1%} of {STEP_S} s steps right, median delay {delay:.1f} s"
+                    print(f"seed {seed}, {model.name}, smoothing {smoothing}, min {least}: {said}")
     return 0
 
 

@@ -326,9 +326,13 @@ def test_an_action_the_model_does_not_know_is_said_to_be_none_of_them():
     assert not app.error and not app.success
     headline = app.warning[0].value
     assert headline.startswith("None of the 11 actions I know (closest: **")
+    assert "It looks like **" in headline and "(Kinetics-600, " in headline  # named among 600
     timeline = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert "known-ness" in [trace.get("name") for trace in timeline["data"]]  # the score under the lines
-    assert "unknown" in [a["text"] for a in timeline["layout"]["annotations"]]  # the grey band's label
+    bands = [a["text"] for a in timeline["layout"]["annotations"]]
+    assert any(text.startswith("unknown · ") for text in bands)  # the grey band says what it looks like
+    rows = app.dataframe[0].value  # the segments table names the Kinetics action beside
+    assert "Kinetics-600" in rows.columns and rows["Kinetics-600"].str.contains("%").all()
     assert any(s.get("fillcolor") == "#bdbdbd" for s in timeline["layout"]["shapes"])
 
 

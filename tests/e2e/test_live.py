@@ -99,7 +99,7 @@ def test_the_live_view_names_the_fed_clips_action_on_the_video_and_in_a_timeline
         page.get_by_text("Privacy: your camera's frames are processed in this app's memory")
     ).to_be_visible()
     # the model is loaded and made ready for live video before the camera component shows
-    expect(page.get_by_text("Model: movinet-linear-ucf101-11 (movinet_linear)")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Model: movinet-lstm-ucf101-11 (movinet_lstm)")).to_be_visible(timeout=120_000)
     camera = page.frame_locator(COMPONENT)
     camera.get_by_role("button", name="Start the live view").click(timeout=60_000)
     # the first label needs a full window (3.25 s of video); the connection and a busy machine more
