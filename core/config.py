@@ -17,7 +17,7 @@ BACKBONES_DIR = MODELS_DIR / "backbones"  # third-party frozen weights (their RE
 # The default: a head on the Kinetics-600 video network's units, chosen by cross-validation
 # (docs/movinet.md). The former default (ImageNet EfficientNet-Lite0 frames + LSTM) stays as a
 # bundle; the scratch LRCN stays as the small, classic model the Learn pages take apart.
-DEFAULT_BUNDLE = MODELS_DIR / "movinet-lstm-ucf101-11"
+DEFAULT_BUNDLE = MODELS_DIR / "movinet-linear-ucf101-11"
 EFFNET_BUNDLE = MODELS_DIR / "effnet-lstm-ucf101-11"
 LRCN_BUNDLE = MODELS_DIR / "lrcn-ucf101-6"
 # Sample clips for the app: shipped ones first, else the shared data folder beside a checkout.
@@ -103,7 +103,7 @@ class Settings:
     # The Hub bundle tried first; the bundled default_model is the fall-back. The revision is a
     # commit hash or a tag that `python -m core publish --tag` made: never a moving branch unless
     # an operator writes one on purpose.
-    model_repo: str = "action-recognition-lab/movinet-lstm-ucf101-11"
+    model_repo: str = "action-recognition-lab/movinet-linear-ucf101-11"
     model_revision: str = "v1"
     allowed_hosts: tuple[str, ...] = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be")
     max_download_mb: float = 200.0

@@ -25,7 +25,7 @@ from core.engine.windows import cut_windows, window_indices, window_starts
 from core.errors import VideoError
 from core.media.prefetch import prefetched
 from core.media.video import FALLBACK_FPS, SampledFrame, VideoInfo, iter_frames, probe
-from core.models import backbone, contract, registry
+from core.models import backbone, contract, movinet, registry
 from core.models.bundle import ModelBundle
 from core.models.calibration import FEATURE_SCORES, NEEDS_LOGITS
 from core.models.contract import to_unit
@@ -35,18 +35,25 @@ FRAME_BATCH = 64
 WINDOW_BATCH = 32
 
 
-def unit_frames(bundle: ModelBundle) -> int:
-    """Sampled frames behind one of the model's input steps: 1 for a frame encoder, a unit's
-    length for the video network (``core.models.movinet``)."""
+def step_frames(bundle: ModelBundle) -> int:
+    """Sampled frames between two of analysis's input steps: 1 for a frame encoder; for the
+    video network, the hop between its staggered units (``movinet.ANALYSIS_HOP``)."""
     encoder = registry.frame_encoder(bundle.spec.architecture)
-    return getattr(encoder, "unit_frames", 1) if encoder else 1
+    return movinet.ANALYSIS_HOP if getattr(encoder, "unit_frames", 1) > 1 else 1
+
+
+def window_stride(bundle: ModelBundle) -> int:
+    """Input steps between a window's consecutive steps: the video network's windows read
+    units side by side (as trained), every other one of the staggered units."""
+    return bundle.spec.unit_frames // step_frames(bundle)
 
 
 def hop_frames(bundle: ModelBundle, hop_s: float | None) -> int:
-    """The hop between windows in the model's input steps (frames, or units)."""
+    """The hop between windows in analysis's input steps (frames, or staggered units); the
+    bundle's own hop when none is asked for, the finest a unit stream offers for the video network."""
     if hop_s is None:
-        return bundle.spec.hop_frames
-    return max(1, int(round(hop_s * bundle.spec.sampling_fps / unit_frames(bundle))))
+        return bundle.spec.hop_frames if step_frames(bundle) == 1 else 1
+    return max(1, int(round(hop_s * bundle.spec.sampling_fps / step_frames(bundle))))
 
 
 class _Predictor:
@@ -234,9 +241,10 @@ def _encoded(
     frames: Iterator[SampledFrame], run: _Predictor, report: _ProgressReporter
 ) -> tuple[np.ndarray | None, list[tuple[int, int]], int]:
     """The features of every input step, the [start, end) frames of each, and the number of
-    frames read. A unit encoder (the video network) is fed as a stream, its states carried
-    across batches, so that memory stays flat however long the video is."""
-    stream = run.frame_encoder.stream() if hasattr(run.frame_encoder, "stream") else None
+    frames read. A unit encoder (the video network) is fed as a stream of staggered units, its
+    states carried across batches, so that memory stays flat however long the video is."""
+    units = hasattr(run.frame_encoder, "stream")
+    stream = run.frame_encoder.stream(hop=movinet.ANALYSIS_HOP) if units else None
     features = []
     count = 0
     for batch in _batched(frames, FRAME_BATCH):
@@ -263,11 +271,12 @@ def _probabilities_split(
     features, bounds, count = _encoded(frames, run, report)
     if features is None:
         return windows, [], 0
-    length = bundle.spec.sequence_length
-    starts = window_starts(len(features), length, hop)
+    length, stride = bundle.spec.sequence_length, window_stride(bundle)
+    span = (length - 1) * stride + 1  # input steps from a window's first to its last
+    starts = window_starts(len(features), span, hop)
     scores = knownness.frame_scores(bundle.spec.open_set, features) if _needs_features(bundle) else None
     for chunk in _batched(iter(starts), WINDOW_BATCH):
-        cut = cut_windows(features, chunk, length)
+        cut = cut_windows(features, chunk, length, stride)
         if _needs_logits(bundle):
             probabilities, logits = run.classify_features_with_logits(cut)
         else:
@@ -276,9 +285,9 @@ def _probabilities_split(
         if _names_kinetics(bundle):
             windows.kinetics.append(kinetics_probabilities(cut))
         if scores is not None:
-            frame_means = cut_windows(scores, chunk, length).mean(axis=1)
+            frame_means = cut_windows(scores, chunk, length, stride).mean(axis=1)
             windows.knownness.append(knownness.window_scores(bundle.spec.open_set, frame_means, logits))
-    spans = [(bounds[s][0], bounds[min(s + length, len(bounds)) - 1][1]) for s in starts]
+    spans = [(bounds[s][0], bounds[min(s + span, len(bounds)) - 1][1]) for s in starts]
     return windows, spans, count
 
 
@@ -382,7 +391,7 @@ def analyze(
     frames = prefetched(iter_frames(video, spec.sampling_fps, spec.frame_size, info), depth=2 * FRAME_BATCH)
     report = _ProgressReporter(int(info.duration_s * spec.sampling_fps) + 1, progress)
     # the video network has one path: its stream (held equal to fresh units by its own tests)
-    shared = predictor(bundle).split and (share_frame_features or unit_frames(bundle) > 1)
+    shared = predictor(bundle).split and (share_frame_features or step_frames(bundle) > 1)
     compute = _probabilities_split if shared else _probabilities_whole
     windows, spans, count = compute(frames, bundle, hop, report)
     if count == 0:

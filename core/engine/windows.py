@@ -22,9 +22,10 @@ def window_starts(n_frames: int, sequence_length: int, hop: int) -> list[int]:
     return starts
 
 
-def cut_windows(items: np.ndarray, starts: list[int], sequence_length: int) -> np.ndarray:
-    """Stack the windows at ``starts`` out of per-frame ``items`` (frames or their features)."""
-    return np.stack([items[window_indices(s, sequence_length, len(items))] for s in starts])
+def cut_windows(items: np.ndarray, starts: list[int], sequence_length: int, stride: int = 1) -> np.ndarray:
+    """Stack the windows at ``starts`` out of per-frame ``items`` (frames or their features),
+    each ``sequence_length`` items ``stride`` apart (the video network's staggered units: 2)."""
+    return np.stack([items[window_indices(s, sequence_length, len(items), stride)] for s in starts])
 
 
 def window_indices(start: int, sequence_length: int, n_frames: int, stride: float = 1.0) -> np.ndarray:

@@ -44,9 +44,10 @@ SIZE = 172  # its native frame size (square)
 FPS = 5.0  # the rate it was trained on
 CLASSES = 600
 UNIT_FRAMES = 8  # 1.6 s at 5 fps; chosen on the joined video (docs/movinet.md)
-# A last piece shorter than this is added to the unit before it rather than standing alone:
-# a unit of one or two frames has seen almost no motion.
-MIN_UNIT_FRAMES = UNIT_FRAMES // 2
+# Analysis starts a unit every half unit (two staggered streams, twice the network's work): on
+# videos joined from clips of different actions a timeline then places each change twice as
+# finely (docs/movinet.md). Training reads units side by side: a unit is the same whatever its start.
+ANALYSIS_HOP = UNIT_FRAMES // 2
 # Frames are decoded at the video's 4:3 shape (UCF101's) and the centre square is kept, as the
 # network was trained on centre crops; wider videos lose their sides, never their shape.
 DECODE_SIZE = (SIZE, round(SIZE * 4 / 3))  # (height, width)
@@ -158,13 +159,13 @@ def centre_square(frame: np.ndarray) -> np.ndarray:
     return frame[:, left : left + SIZE]
 
 
-def unit_bounds(n_frames: int, unit: int = UNIT_FRAMES) -> list[tuple[int, int]]:
-    """[start, end) frames of each unit of a clip of ``n_frames``: consecutive pieces of ``unit``
-    frames and, when they leave a remainder, one more unit flush with the end (the rule the
-    windows follow, ``core.engine.windows``); a clip shorter than a unit is one unit."""
+def unit_bounds(n_frames: int, unit: int = UNIT_FRAMES, hop: int = UNIT_FRAMES) -> list[tuple[int, int]]:
+    """[start, end) frames of each unit of a clip of ``n_frames``: a unit of ``unit`` frames every
+    ``hop`` frames and, when they leave a remainder, one more unit flush with the end (the rule
+    the windows follow, ``core.engine.windows``); a clip shorter than a unit is one unit."""
     if n_frames <= unit:
         return [(0, n_frames)] if n_frames > 0 else []
-    bounds = [(start, start + unit) for start in range(0, n_frames - unit + 1, unit)]
+    bounds = [(start, start + unit) for start in range(0, n_frames - unit + 1, hop)]
     if bounds[-1][1] < n_frames:
         bounds.append((n_frames - unit, n_frames))
     return bounds
@@ -173,18 +174,22 @@ def unit_bounds(n_frames: int, unit: int = UNIT_FRAMES) -> list[tuple[int, int]]
 @dataclass
 class UnitStream:
     """Frames pushed in order, in any chunks -> one 600-logit feature per unit (``unit_bounds``),
-    the states zeroed at each unit's first frame: the same features as each unit's frames run
-    alone from zero states (a test holds them equal). ``latest`` is the running unit's logits
-    so far, what a camera shows between units."""
+    each unit's states zeroed at its first frame: the same features as each unit's frames run
+    alone from zero states (a test holds them equal). With ``hop`` under ``unit``, units overlap:
+    ``unit / hop`` streams run staggered (analysis uses 2, a unit every 0.8 s, so that a
+    timeline places a change of action twice as finely; training reads units side by side).
+    ``latest`` is the most recently started unit's logits so far."""
 
     unit: int = UNIT_FRAMES
+    hop: int = UNIT_FRAMES
     frames_seen: int = 0
     latest: np.ndarray | None = None
-    _states: dict = field(default_factory=dict)
+    _running: dict = field(default_factory=dict)  # a running unit's first frame -> its states
     _recent: deque = field(default_factory=deque)  # the last ``unit`` frames, for the end unit
+    _last_start: int = -1  # the first frame of the last unit given out
 
     def push(self, frames: np.ndarray) -> list[np.ndarray]:
-        """uint8 frames (N, 172, >=172, 3) -> the units they complete (0 or more)."""
+        """uint8 frames (N, 172, >=172, 3) -> the units they complete (0 or more), in order."""
         net = network()
         finished = []
         for frame in frames:
@@ -192,27 +197,29 @@ class UnitStream:
             self._recent.append(square)
             if len(self._recent) > self.unit:
                 self._recent.popleft()
-            if self.frames_seen % self.unit == 0:
-                self._states = net.zero_states()
-            self.latest, self._states = net.step(to_unit(square), self._states)
+            if self.frames_seen % self.hop == 0:
+                self._running[self.frames_seen] = net.zero_states()
+            unit_frame = to_unit(square)
+            for start in sorted(self._running):
+                logits, self._running[start] = net.step(unit_frame, self._running[start])
+                if start == max(self._running):
+                    self.latest = logits
+                if self.frames_seen + 1 - start == self.unit:
+                    del self._running[start]
+                    finished.append(logits)
+                    self._last_start = start
             self.frames_seen += 1
-            if self.frames_seen % self.unit == 0:
-                finished.append(self.latest)
         return finished
 
-    @staticmethod
-    def bounds(n_frames: int) -> list[tuple[int, int]]:
-        return unit_bounds(n_frames)
+    def bounds(self, n_frames: int) -> list[tuple[int, int]]:
+        return unit_bounds(n_frames, self.unit, self.hop)
 
     def close(self) -> list[np.ndarray]:
         """The unit flush with the end, when the pushed frames leave a remainder: for a clip
         shorter than a unit, the running one; else the last ``unit`` frames from zero states."""
-        remainder = self.frames_seen % self.unit
-        if remainder == 0:
+        if self.frames_seen == 0 or self._last_start + self.unit == self.frames_seen:
             return []
-        if self.frames_seen < self.unit:
-            return [self.latest]
-        return [run_fresh(np.stack(self._recent))]
+        return [run_fresh(np.stack(self._recent))]  # all of a clip shorter than a unit
 
 
 def run_fresh(frames: np.ndarray) -> np.ndarray:
@@ -235,8 +242,8 @@ class MovinetUnits:
     name = NAME
 
     @staticmethod
-    def stream() -> UnitStream:
-        return UnitStream()
+    def stream(hop: int = UNIT_FRAMES) -> UnitStream:
+        return UnitStream(hop=hop)
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         stream = UnitStream()

@@ -9,8 +9,8 @@ import pytest
 from core.engine.analysis import analyze
 from core.engine.annotate import annotated_copy
 from core.engine.timeline import UNKNOWN
+from core.engine.windows import cut_windows, window_starts
 from core.media.video import read_frames
-from core.training.dataset import evaluation_windows
 from tests.support import SAMPLES, SURFING, real_frames, run_core, surfing_then_abseiling
 
 # Chosen by the measured margin below the default bundle's video threshold, not by luck: the
@@ -65,8 +65,11 @@ def test_the_score_is_the_units_distance_and_the_heads_energy_standardised(defau
     assert calibration.score == "knn_energy"
     timeline = analyze(SURFING, default_bundle)
     frames = read_frames(SURFING, spec.sampling_fps, spec.frame_size)
-    units = np.stack([movinet.run_fresh(frames[a:b]) for a, b in movinet.unit_bounds(len(frames))])
-    windows = evaluation_windows(units, spec.sequence_length, spec.hop_frames)
+    bounds = movinet.unit_bounds(len(frames), hop=movinet.ANALYSIS_HOP)  # a unit every 0.8 s
+    units = np.stack([movinet.run_fresh(frames[a:b]) for a, b in bounds])
+    stride = movinet.UNIT_FRAMES // movinet.ANALYSIS_HOP  # a window reads units side by side
+    span = (spec.sequence_length - 1) * stride + 1
+    windows = cut_windows(units, window_starts(len(units), span, 1), spec.sequence_length, stride)
     unit = windows / np.linalg.norm(windows, axis=-1, keepdims=True)
     bank = calibration.arrays["bank"] / np.linalg.norm(calibration.arrays["bank"], axis=-1, keepdims=True)
     distance = np.sqrt(np.maximum(2 - 2 * unit @ bank.T, 0)).min(axis=-1)  # to the nearest training unit

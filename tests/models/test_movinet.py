@@ -30,6 +30,7 @@ def test_units_cover_the_clip_and_end_flush_with_it():
     assert movinet.unit_bounds(5) == [(0, 5)]
     assert movinet.unit_bounds(16) == [(0, 8), (8, 16)]
     assert movinet.unit_bounds(19) == [(0, 8), (8, 16), (11, 19)]
+    assert movinet.unit_bounds(14, hop=4) == [(0, 8), (4, 12), (6, 14)]
 
 
 @pytest.mark.parametrize("length", [5, 16, 21])  # shorter than a unit, whole units, a remainder
@@ -44,6 +45,21 @@ def test_the_stream_equals_each_unit_run_fresh_from_zero_states(surfing_frames, 
     pushed += stream.close()
     assert whole.shape == (len(movinet.unit_bounds(length)), movinet.CLASSES)
     np.testing.assert_array_equal(whole, fresh)
+    np.testing.assert_array_equal(np.stack(pushed), fresh)
+
+
+@pytest.mark.parametrize("length", [6, 21])
+def test_staggered_units_equal_each_unit_run_fresh(surfing_frames, length):
+    """Analysis starts a unit every half unit: two streams, each unit still from zero states."""
+    frames = surfing_frames[:length]
+    bounds = movinet.unit_bounds(length, hop=movinet.ANALYSIS_HOP)
+    stream = movinet.UnitStream(hop=movinet.ANALYSIS_HOP)
+    pushed = []
+    for start in range(0, length, 5):
+        pushed += stream.push(frames[start : start + 5])
+    pushed += stream.close()
+    assert stream.bounds(length) == bounds
+    fresh = np.stack([movinet.run_fresh(frames[a:b]) for a, b in bounds])
     np.testing.assert_array_equal(np.stack(pushed), fresh)
 
 
@@ -101,4 +117,5 @@ def test_the_kinetics_bundle_loads_by_name_and_names_a_kinetics_clip():
     timeline = analyze(SAMPLES / "kinetics_abseiling.mp4", model)
     assert {label for label, _ in timeline.top_k(2)} & {"abseiling", "rock climbing"}
     assert timeline.ends_s[0] - timeline.starts_s[0] == pytest.approx(movinet.UNIT_FRAMES / movinet.FPS)
+    assert timeline.starts_s[1] == pytest.approx(movinet.ANALYSIS_HOP / movinet.FPS)  # a unit every 0.8 s
     assert timeline.kinetics is None  # its own classes are the Kinetics names
