@@ -32,8 +32,9 @@ def test_analyze_json_reports_surfing():
     assert set(data["video"]) == {"path", "duration_s", "fps", "width", "height"}
     assert set(data["model"]) >= {"name", "architecture", "classes", "source"}
     assert data["windows"] and set(data["windows"][0]) == {"start_s", "end_s", "probabilities", "knownness"}
-    segment_keys = {"start_s", "end_s", "label", "confidence", "known"}
+    segment_keys = {"start_s", "end_s", "label", "confidence", "known", "kinetics"}  # the video network's
     assert data["segments"] and set(data["segments"][0]) == segment_keys
+    assert data["segments"][0]["kinetics"]["label"] == "surfing water"
     assert data["top"]["known"] is True and data["open_set"]["score"] == "knn_energy"  # the default
     top_k = data["top_k"]  # every class, best first, the first one the overall label
     assert [entry["label"] for entry in top_k][0] == "Surfing" and len(top_k) == len(data["model"]["classes"])

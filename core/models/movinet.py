@@ -242,6 +242,11 @@ class MovinetUnits:
     name = NAME
 
     @staticmethod
+    def steps(n_frames: int) -> int:
+        """Units a clip of ``n_frames`` gives, as training reads it."""
+        return len(unit_bounds(n_frames))
+
+    @staticmethod
     def stream(hop: int = UNIT_FRAMES) -> UnitStream:
         return UnitStream(hop=hop)
 

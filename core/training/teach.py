@@ -28,7 +28,7 @@ from core.engine.windows import window_starts
 from core.errors import DatasetError, ModelError, VideoError
 from core.media.video import probe, staged
 from core.models import bundle as bundles
-from core.models.registry import input_defaults
+from core.models.registry import frame_encoder, input_defaults
 from core.training.dataset import GROUP_PATTERN, MIN_CLIPS_PER_CLASS
 from core.training.takes import calibrate_if_taught
 from core.training.trainer import EpochHook, TrainingConfig, train
@@ -173,7 +173,9 @@ def windows_in(seconds: float) -> int:
     """Analysis windows in ``seconds`` of video at the teach recipe's sampling."""
     defaults = input_defaults(ARCHITECTURE)
     frames = max(1, math.ceil(seconds * defaults.sampling_fps))
-    return len(window_starts(frames, defaults.sequence_length, defaults.hop_frames))
+    encoder = frame_encoder(ARCHITECTURE)
+    steps = encoder.steps(frames) if hasattr(encoder, "steps") else frames  # the video network's units
+    return len(window_starts(steps, defaults.sequence_length, defaults.hop_frames))
 
 
 def _file_name(order: int, clip: TeachClip) -> str:

@@ -296,8 +296,15 @@ def test_compare_leads_with_what_each_approach_scores_on_new_footage():
             assert folds == f"{estimate['accuracy']['min']:.0%}-{estimate['accuracy']['max']:.0%}"
     scatter = json.loads(app.get("plotly_chart")[0].proto.spec)
     crossval = [t for t in scatter["data"] if "cross-validated" in t["name"]]
-    assert sorted(x for t in crossval for x in t["text"]) == sorted(expected)
+    approaches = {row["architecture"] for row in table["rows"]}
+    assert sorted(x for t in crossval for x in t["text"]) == sorted(set(expected) & approaches)
     assert all(t["error_y"]["array"] for t in crossval)
+    heads = app.dataframe[1].value  # the heads on the video network, on the same folds
+    assert heads["head on the video network"].tolist() == ["movinet_linear", "movinet_lstm", "movinet_mlp"]
+    assert (
+        heads["which action, new footage"].tolist()[0]
+        == f"{expected['movinet_linear']['accuracy']['mean']:.1%}"
+    )
     lessons = [md.value for md in app.markdown]
     assert any("pairs of cross-validated approaches" in m or "the ranking holds" in m for m in lessons)
     assert any(m.startswith("**On new scenes, the sequence model") for m in lessons)
@@ -346,7 +353,8 @@ def test_how_readily_it_says_unknown_is_a_display_setting_with_its_cost(tmp_path
         assert not app.exception
         cost = next(c.value for c in app.caption if c.value.startswith("At this setting"))  # in Settings
         assert "of clips of its actions accepted" in cost and "untaught actions refused" in cost
-        rows = app.dataframe[0].value  # the segments table
-        unknown[name] = sum(label == "unknown" for label in rows["label"])
+        rows = app.dataframe[0].value  # the segments table: the seconds said to be unknown
+        stretches = zip(rows["start_s"], rows["end_s"], rows["label"], strict=True)
+        unknown[name] = sum(end - start for start, end, label in stretches if label == "unknown")
         setting = next(s for s in app.select_slider if s.label == "Say unknown")
     assert unknown["rarely"] <= unknown["readily"]

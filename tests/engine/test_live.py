@@ -180,7 +180,7 @@ def test_the_timeline_keeps_only_the_horizon(effnet_bundle, surfing):
 
 
 def test_a_model_off_the_shared_backbone_is_refused_in_words(lrcn_bundle):
-    with pytest.raises(ModelError, match="shared EfficientNet-Lite0 backbone.*record a clip on Analyze"):
+    with pytest.raises(ModelError, match="shared frozen backbone.*record a clip on Analyze"):
         LiveRecognizer(lrcn_bundle)
 
 

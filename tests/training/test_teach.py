@@ -139,7 +139,7 @@ def test_a_taught_bundle_is_published_with_the_given_token_and_loads_back(taught
 
     folder = taught[0].bundle_dir
     card = (folder / "README.md").read_text()
-    assert "python -m core train my-actions --arch effnet_lstm --out my-actions" in card
+    assert "python -m core train my-actions --arch movinet_linear --out my-actions" in card
     with pytest.raises(ModelError, match="HTTP 401"):
         hub.publish(folder, "me/my-actions", private=True, token="hf_wrong")
     published = hub.publish(folder, "me/my-actions", token=TOKEN)
@@ -249,6 +249,6 @@ def test_a_clip_that_is_no_video_is_named_and_nothing_is_left_behind(tmp_path, m
 def test_a_clip_is_measured_in_the_windows_analysis_would_cut():
     seconds, windows = clip_windows(TeachClip(SURFING.name, SURFING.read_bytes()))
     assert seconds == pytest.approx(9.6, abs=0.05)
-    assert windows == 14  # 39 frames at 4 fps: a 13-frame window every 2 frames, the last flush with the end
+    assert windows == 6  # 48 frames at 5 fps: six 8-frame units of the video network, a window each
     with pytest.raises(VideoError):
         clip_windows(TeachClip("notes.mp4", b"hello"))
