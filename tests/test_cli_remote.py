@@ -67,6 +67,19 @@ def test_publish_then_load_what_was_published(hub_stand_in, monkeypatch):
     assert json.loads(loaded.stdout)["top"]["label"] == "Surfing"
 
 
+def test_the_default_on_the_video_network_is_published_and_pulled_back(hub_stand_in, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    result = run_core("publish", str(DEFAULT_BUNDLE), "--repo", "lab/movinet", "--tag", "v1")
+    assert result.returncode == 0, result.stderr
+    repo = hub_stand_in.repos["lab/movinet"]
+    files = sorted(repo.commits[repo.refs["main"]])
+    assert files == ["README.md", "calibration.npz", "config.json", "metrics.json", "model.keras"]
+    loaded = run_core("analyze", str(SURFING), "--model", "hf://lab/movinet@v1", "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    data = json.loads(loaded.stdout)
+    assert data["top"]["label"] == "Surfing" and data["segments"][0]["kinetics"]["label"] == "surfing water"
+
+
 def test_publish_without_a_token_or_a_card_is_a_clear_error(hub_stand_in, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))  # no stored token either
     result = run_core("publish", str(LRCN_BUNDLE), "--repo", "lab/x")
