@@ -345,7 +345,7 @@ def test_choosing_a_segment_row_starts_the_player_there(app_url, session_factory
 
 LEARN_TITLES = [
     "What is a video", "Single frame", "Late fusion", "Early fusion", "Slow fusion (3D CNN)", "Pose + LSTM",
-    "CNN + LSTM (LRCN)", "ConvLSTM", "Compare the approaches",
+    "CNN + LSTM (LRCN)", "ConvLSTM", "Streaming 3D CNN (MoViNet)", "Compare the approaches",
 ]  # fmt: skip
 HEADINGS = {"Single frame": "Single-frame classification"}  # where a page's heading differs
 IMAGES_LOADED = f"() => [...document.querySelectorAll('{CURRENT} img')].every(image => image.complete)"
