@@ -252,13 +252,12 @@ def _encoded(
         features.extend(stream.push(images) if stream else [run.encode_frames(images)])
         count += len(batch)
         report.frames(count)
-    if stream:
+    if stream:  # a clip shorter than a unit completes its only one on close
         features.extend(stream.close())
-        bounds = stream.bounds(count)
-        features = [np.stack(features)] if features else []
-    else:
-        bounds = [(i, i + 1) for i in range(count)]
-    return (np.concatenate(features) if features else None), bounds, count
+        return (np.stack(features) if features else None), stream.bounds(count), count
+    if not features:
+        return None, [], count
+    return np.concatenate(features), [(i, i + 1) for i in range(count)], count
 
 
 def _probabilities_split(
@@ -348,8 +347,9 @@ def _warnings(info: VideoInfo, count: int, bundle: ModelBundle) -> tuple[str, ..
         )
     if count < spec.window_frames:
         notes.append(
-            f"The video is shorter than one {spec.window_s:.1f} s window: the model saw its "
-            f"{count} sampled frames with the last one repeated, so the result is less reliable."
+            f"The video is shorter than one {spec.window_s:.1f} s window: the model saw only its "
+            f"{count} sampled frames{' with the last one repeated' if spec.unit_frames == 1 else ''}, "
+            "so the result is less reliable."
         )
     expected = int(info.duration_s * spec.sampling_fps)
     if expected and count < 0.9 * expected:

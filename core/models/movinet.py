@@ -132,18 +132,22 @@ class Network:
         logits = outputs.pop("logits")[0].copy()
         return logits, outputs
 
-    def flops_per_frame(self) -> int:
-        """Counted from the graph like the pose models' (``core.models.pose.estimator_flops``):
-        two per multiply-accumulate of its convolutions and dense layers, int8 or not."""
-        from core.models.litert import graph_flops
-
-        return graph_flops(NETWORK_FILE)
-
 
 @functools.cache
 def network() -> Network:
     """The process's one network (a failed load raises and is not cached)."""
     return Network()
+
+
+@functools.cache
+def flops_per_frame() -> int:
+    """Counted from the graph like the pose models' (``core.models.pose.estimator_flops``): two
+    per multiply-accumulate of its convolutions and dense layers, int8 or not. Once a process:
+    reading the graph builds an interpreter of its own."""
+    from core.models.litert import graph_flops
+
+    check_network()
+    return graph_flops(NETWORK_FILE)
 
 
 def centre_square(frame: np.ndarray) -> np.ndarray:
@@ -176,15 +180,14 @@ class UnitStream:
     """Frames pushed in order, in any chunks -> one 600-logit feature per unit (``unit_bounds``),
     each unit's states zeroed at its first frame: the same features as each unit's frames run
     alone from zero states (a test holds them equal). With ``hop`` under ``unit``, units overlap:
-    ``unit / hop`` streams run staggered (analysis uses 2, a unit every 0.8 s, so that a
-    timeline places a change of action twice as finely; training reads units side by side).
-    ``latest`` is the most recently started unit's logits so far."""
+    ``unit / hop`` streams run staggered (analysis and the live view use 2, a unit every 0.8 s,
+    so that a change of action is placed twice as finely; training reads units side by side)."""
 
     unit: int = UNIT_FRAMES
     hop: int = UNIT_FRAMES
     frames_seen: int = 0
-    latest: np.ndarray | None = None
-    _running: dict = field(default_factory=dict)  # a running unit's first frame -> its states
+    # a running unit's first frame -> (its states, its logits so far)
+    _running: dict = field(default_factory=dict)
     _recent: deque = field(default_factory=deque)  # the last ``unit`` frames, for the end unit
     _last_start: int = -1  # the first frame of the last unit given out
 
@@ -198,28 +201,36 @@ class UnitStream:
             if len(self._recent) > self.unit:
                 self._recent.popleft()
             if self.frames_seen % self.hop == 0:
-                self._running[self.frames_seen] = net.zero_states()
+                self._running[self.frames_seen] = (net.zero_states(), None)
             unit_frame = to_unit(square)
-            for start in sorted(self._running):
-                logits, self._running[start] = net.step(unit_frame, self._running[start])
-                if start == max(self._running):
-                    self.latest = logits
+            for start, (states, _) in sorted(self._running.items(), key=lambda item: item[0]):
+                logits, states = net.step(unit_frame, states)
                 if self.frames_seen + 1 - start == self.unit:
                     del self._running[start]
                     finished.append(logits)
                     self._last_start = start
+                else:
+                    self._running[start] = (states, logits)
             self.frames_seen += 1
         return finished
+
+    def growing(self, least: int) -> np.ndarray | None:
+        """The logits so far of the most recently started unit still running that has seen at
+        least ``least`` frames (what a camera shows between whole units), or None."""
+        grown = [start for start in self._running if self.frames_seen - start >= least]
+        return self._running[max(grown)][1] if grown else None
 
     def bounds(self, n_frames: int) -> list[tuple[int, int]]:
         return unit_bounds(n_frames, self.unit, self.hop)
 
     def close(self) -> list[np.ndarray]:
         """The unit flush with the end, when the pushed frames leave a remainder: for a clip
-        shorter than a unit, the running one; else the last ``unit`` frames from zero states."""
+        shorter than a unit, its running unit; else the last ``unit`` frames from zero states."""
         if self.frames_seen == 0 or self._last_start + self.unit == self.frames_seen:
             return []
-        return [run_fresh(np.stack(self._recent))]  # all of a clip shorter than a unit
+        if self.frames_seen < self.unit:
+            return [self._running[0][1]]
+        return [run_fresh(np.stack(self._recent))]
 
 
 def run_fresh(frames: np.ndarray) -> np.ndarray:
@@ -263,39 +274,27 @@ class MovinetUnits:
 
     @staticmethod
     def flops_per_frame() -> int:
-        return network().flops_per_frame()
+        return flops_per_frame()
 
 
 class LiveUnits:
-    """The video network for a camera: two unit streams, the second started half a unit after
-    the first, so that at every frame one of them has a unit between half and fully grown. The
-    window a head reads is that unit's logits so far, repeated to the head's length: a unit that
-    began after a change of action shows only the new action, and one begins every half unit
-    (0.8 s), where waiting for a whole unit and its predecessor would lag two to three units."""
+    """The video network for a camera: units started every half unit (two staggered streams),
+    so that at every frame one of them is between half and fully grown. The window a head reads
+    is that unit's logits so far, repeated to the head's length: a unit that began after a change
+    of action shows only the new action, and one begins every half unit (0.8 s), where waiting
+    for a whole unit and its predecessor would lag two to three units."""
 
     def __init__(self, window_units: int, unit: int = UNIT_FRAMES):
-        self.unit = unit
         self.window_units = window_units
-        self._streams = [UnitStream(unit), UnitStream(unit)]
-        self._seen = 0
+        self._stream = UnitStream(unit, hop=unit // 2)
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
         """One uint8 frame -> the window (window_units, 600) to read now, or None while no unit
         has reached half its length yet."""
-        for offset, stream in zip((0, self.unit // 2), self._streams, strict=True):
-            if self._seen >= offset:
-                stream.push(frame[None])
-        self._seen += 1
-        grown = [
-            (stream.frames_seen % self.unit or self.unit, stream)
-            for stream in self._streams
-            if stream.latest is not None and (stream.frames_seen % self.unit or self.unit) >= self.unit // 2
-        ]
-        if not grown:
-            return None
-        _, freshest = min(grown, key=lambda pair: pair[0])
-        return np.repeat(freshest.latest[None], self.window_units, axis=0)
+        self._stream.push(frame[None])
+        logits = self._stream.growing(self._stream.unit // 2)
+        return None if logits is None else np.repeat(logits[None], self.window_units, axis=0)
 
     def frames_to_first(self) -> int:
         """Frames still needed before the first window."""
-        return max(0, self.unit // 2 - self._seen)
+        return max(0, self._stream.unit // 2 - self._stream.frames_seen)

@@ -123,13 +123,17 @@ def detector_anchors() -> np.ndarray:
     return np.concatenate(centres)
 
 
-def _interpreter(path: Path, delegates: bool = True):
+def _present(path: Path) -> Path:
     if not path.is_file():
         raise ModelError(
             f"The pose model {path.name} is missing from {path.parent}; "
             "run tools/fetch_pose_models.py to extract it from the mediapipe wheel."
         )
-    return litert.interpreter(path, delegates)
+    return path
+
+
+def _interpreter(path: Path, delegates: bool = True):
+    return litert.interpreter(_present(path), delegates)
 
 
 @cache
@@ -145,9 +149,7 @@ def estimator_flops() -> int:
     were counted. A frame without a person costs only the detector's share (a little over half).
     The interpreters are built without the default XNNPACK delegate, which would otherwise
     replace the ops by DELEGATE nodes whose work cannot be read off the graph."""
-    for path in (DETECTOR_FILE, LANDMARK_FILE):
-        _interpreter(path, delegates=False)  # a clear message when a file is missing
-    return sum(litert.graph_flops(path) for path in (DETECTOR_FILE, LANDMARK_FILE))
+    return sum(litert.graph_flops(_present(path)) for path in (DETECTOR_FILE, LANDMARK_FILE))
 
 
 class PoseEstimator:

@@ -418,12 +418,14 @@ def train(
     parts = contract.split(model)
     external_encoder = registry.frame_encoder(config.architecture)
     frozen_encoder = external_encoder is not None or (parts is not None and not parts[0].trainable)
+    # a frozen backbone's vectors, cached per clip: what augmented copies and the open set read
+    # (the embedded EfficientNet-Lite0 or the video network; not the pose estimator's landmarks)
+    vectors = external_encoder is None or registry.on_video_network(config.architecture)
     cache = FrameCache(cache_dir, config.sampling_fps, (width, height))
     if frozen_encoder:
         fitted, cached = head_and_features(model, config.architecture, cache)
         features, with_copies = cached.features, None
-        augmentable = external_encoder is None or registry.on_video_network(config.architecture)
-        if config.augmented_copies and augmentable:
+        if config.augmented_copies and vectors:
             augmented = AugmentedFeatureCache(cached, config.augmented_copies, seed=config.seed)
             with_copies = lambda path: [*cached.features(path), *augmented.features(path)]  # noqa: E731
         train_items, val_items = _load_clips(split, features, "frame features", log, with_copies)
@@ -467,8 +469,6 @@ def train(
     bundles.save(out_dir, model, spec, metrics={}, card="")
     log("scoring the saved bundle on the validation groups through the analysis path")
     saved = bundles.load(out_dir)
-    # the open set reads cached vectors of a frozen backbone (not the pose estimator's landmarks)
-    vectors = external_encoder is None or registry.on_video_network(config.architecture)
     calibrating = config.open_set and config.task == "action" and frozen_encoder and vectors
     if calibrating:
         provisional = open_set_reference(config, train_items, train_labels, split.val_groups)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.models.litert import interpreter
-from core.models.movinet import NETWORK_FILE, check_network
+from core.models.movinet import NETWORK_FILE, SIZE, check_network
 from core.views.flow import FlowStep
 
 STAGE = re.compile(r"movinet(?:_classifier)?/(?:movinet/)?(stem|block\d+_layer\d+|head|classifier_head)/")
@@ -88,7 +88,7 @@ def stages(path: Path = NETWORK_FILE) -> tuple[NetworkStage, ...]:
 
 def network_flow(path: Path = NETWORK_FILE) -> list[FlowStep]:
     """The network as the Learn pages' flow diagram draws a model: one box per stage."""
-    steps = [FlowStep("Input frame (one at a time)", "input", (172, 172, 3), 0)]
+    steps = [FlowStep("Input frame (one at a time)", "input", (SIZE, SIZE, 3), 0)]
     for stage in stages(path):
         kind = "dense" if stage.name == "classifier_head" else "pool" if stage.name == "head" else "conv"
         steps.append(FlowStep(stage.describe(), kind, stage.output, 0))
