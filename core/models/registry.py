@@ -43,7 +43,7 @@ EFFNET_INPUT = InputDefaults(sequence_length=13, image_size=160, sampling_fps=4.
 # Windows of one unit of the video network (1.6 s of 172x229 frames at its 5 fps): a "frame" of
 # these heads is a unit (core.models.movinet), so sequence_length and hop count units. One unit,
 # not the mean of two, because a timeline follows a change of action a unit sooner
-# (docs/movinet-windows.md: 91.7% of 0.2 s steps named right against 88.7%).
+# (docs/movinet-windows.md, one split of groups: 91.7% of 0.2 s steps named right against 88.7%).
 MOVINET_INPUT = InputDefaults(
     sequence_length=1,
     image_size=movinet.DECODE_SIZE[0],
